@@ -24,6 +24,14 @@ STAGES: dict[str, str] = {
     "judge": "rmr1_utils.judge",
     "evaluate": "rmr1_utils.evaluate",
     "score": "rmr1_utils.score",
+    "distill-data": "rmr1_utils.distill_data",
+    "distill": "rmr1_utils.distill",
+}
+
+#: Training stages parse their own arguments with TRL's ``TrlParser`` (``--config RECIPE.yaml``
+#: plus ``--field value`` overrides, like ``trl sft``); ``rmr1`` hands them the rest of the line.
+TRL_STAGES: dict[str, str] = {
+    "distill": "Distil chain-of-rubrics traces into a ReasRM (TRL SFTTrainer; full, LoRA or QLoRA).",
 }
 
 
@@ -36,8 +44,13 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rmr1 {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     subparsers = parser.add_subparsers(dest="stage", metavar="STAGE", title="stages")
-    for module in STAGES.values():
-        importlib.import_module(module).make_parser(subparsers)
+    for name, module in STAGES.items():
+        if name in TRL_STAGES:
+            # Imported lazily: TRL and torch load only when the stage runs.
+            sub = subparsers.add_parser(name, help=TRL_STAGES[name], add_help=False, prefix_chars="\0")
+            sub.add_argument("trl_args", nargs=argparse.REMAINDER)
+        else:
+            importlib.import_module(module).make_parser(subparsers)
     return parser
 
 
@@ -64,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError:  # pragma: no cover - both are hard dependencies
             pass
     try:
-        importlib.import_module(STAGES[args.stage]).main(args)
+        stage = importlib.import_module(STAGES[args.stage])
+        stage.main(args.trl_args if args.stage in TRL_STAGES else args)
     except RMR1Error as e:
         print(f"rmr1 {args.stage}: error: {e}", file=sys.stderr)
         return 2

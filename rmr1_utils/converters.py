@@ -260,25 +260,37 @@ def convert_pairs(record: dict, source: str = "local", domain: str | None = None
 
 
 def convert_rmr1_released(record: dict, source: str = "rmr1", domain: str | None = None) -> dict:
-    """RM-R1 released judge tasks (``context_messages`` + ``winner``) → judge task (already rendered)."""
-    if "context_messages" not in record:
+    """RM-R1 released judge tasks or SFT traces → judge task (already rendered).
+
+    Accepts ``context_messages`` (the released name) or ``messages`` (what ``rmr1 prepare``
+    writes) plus ``winner``. When the conversation ends with an assistant message, that message
+    is the released SFT trace: it is returned as ``trace`` and the task is what comes before it.
+    """
+    key = "context_messages" if "context_messages" in record else "messages" if "messages" in record else None
+    if key is None:
         raise RecordError("missing_field", "missing field 'context_messages'")
     if "winner" not in record:
         raise RecordError("missing_field", "missing field 'winner'")
     winner = record["winner"]
     if winner not in WINNER_LABELS:
         raise RecordError("unknown_winner", f"unknown winner {winner!r} (expected {' or '.join(WINNER_LABELS)})")
-    messages = _check_messages(record["context_messages"], "context_messages")
+    messages = _check_messages(record[key], key)
+    trace = None
+    if messages[-1]["role"] == "assistant" and len(messages) > 1:
+        trace, messages = messages[-1]["content"], messages[:-1]
     if messages[-1]["role"] != "user":
-        raise RecordError("bad_context", "context_messages must end with the user message holding both responses")
+        raise RecordError("bad_context", f"{key} must end with the user message holding both responses (then optionally the trace)")
     digest = hashlib.sha1(json.dumps(messages, ensure_ascii=False).encode()).hexdigest()[:10]
-    return {
+    task = {
         "id": record.get("id") or f"{source}-{digest}",
         "source": source,
         "domain": record.get("domain") or domain or "chat",
         "messages": messages,
         "winner": winner,
     }
+    if trace is not None:
+        task["trace"] = trace
+    return task
 
 
 #: Converters by format name. All return pairs except ``rmr1`` (judge tasks).
@@ -303,7 +315,7 @@ def detect_format(record: dict) -> str:
         RecordError: when no known format fits.
     """
     keys = set(record)
-    if {"context_messages", "winner"} <= keys:
+    if {"context_messages", "winner"} <= keys or {"messages", "winner"} <= keys:
         return "rmr1"
     if {"input", "accepted", "rejected"} <= keys:
         return "code-preference"

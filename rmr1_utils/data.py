@@ -35,9 +35,11 @@ __all__ = [
     "POSITIONS",
     "assign_positions",
     "iter_jsonl",
+    "load_judge_tasks",
     "load_pairs",
     "pair_to_judge_task",
     "read_jsonl",
+    "task_to_released",
     "write_jsonl",
 ]
 
@@ -221,3 +223,63 @@ def pair_to_judge_task(pair: dict, chosen_position: str, style: str = "instruct"
         "messages": messages,
         "winner": "model_a" if chosen_position == "A" else "model_b",
     }
+
+
+def load_judge_tasks(path: str | Path, split: str = "train", limit: int | None = None) -> list[dict]:
+    """Load rendered judge tasks, with their traces when the file has them.
+
+    Reads what ``rmr1 prepare`` writes (a folder with ``{split}.jsonl``, or one such JSONL
+    file), ``rmr1 distill-data`` output, and the RM-R1 released SFT format (``context_messages``
+    ending with the user prompt, or with the assistant trace, plus ``winner``).
+
+    Args:
+        path: a JSONL/JSON file, or a folder holding ``{split}.jsonl``.
+        split: which split to read from a folder.
+        limit: keep only the first ``limit`` tasks.
+
+    Returns:
+        Tasks ``{"id", "source", "domain", "messages", "winner"}`` plus ``"trace"`` when present.
+
+    Raises:
+        DataError: a missing file or a bad record (file and record index named).
+    """
+    from rmr1_utils.converters import convert_rmr1_released
+
+    path = Path(path)
+    if path.is_dir():
+        if not (path / f"{split}.jsonl").exists():
+            raise DataError(f"{path}: no {split}.jsonl in this folder (expected `rmr1 prepare` or `rmr1 distill-data` output)")
+        path = path / f"{split}.jsonl"
+    if path.suffix == ".json":
+        if not path.exists():
+            raise DataError(f"{path}: file not found")
+        records = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(records, list):
+            raise DataError(f"{path}: expected a JSON list of records")
+    else:
+        records = read_jsonl(path)
+    tasks = []
+    for index, record in enumerate(records[:limit] if limit else records):
+        if not isinstance(record, dict):
+            raise DataError(f"{path}: record {index}: expected a JSON object")
+        try:
+            tasks.append(convert_rmr1_released(record, source=record.get("source") or "rmr1"))
+        except RecordError as e:
+            raise DataError(f"{path}: record {index}: {e}") from None
+    return tasks
+
+
+def task_to_released(task: dict, trace: str | None = None) -> dict:
+    """A judge task (and optionally its trace) in the RM-R1 released SFT format.
+
+    Args:
+        task: ``{"id", "source", "domain", "messages", "winner"}``.
+        trace: the assistant's chain-of-rubrics trace, appended as the last message.
+
+    Returns:
+        ``{"id", "source", "domain", "context_messages", "winner"}``.
+    """
+    messages = list(task["messages"])
+    if trace is not None:
+        messages.append({"role": "assistant", "content": trace})
+    return {"id": task["id"], "source": task["source"], "domain": task["domain"], "context_messages": messages, "winner": task["winner"]}

@@ -388,6 +388,7 @@ def load_model_and_tokenizer(
     dtype: Any = None,
     trust_remote_code: bool = False,
     gradient_checkpointing: bool = False,
+    attn_implementation: str | None = None,
 ):
     """Load a causal LM and its tokenizer, optionally quantized and with LoRA adapters.
 
@@ -402,6 +403,7 @@ def load_model_and_tokenizer(
         trust_remote_code: allow custom code from the model repo (off unless asked).
         gradient_checkpointing: with quantization + LoRA, enable it while preparing the model
             (off by default: on CPU it costs time and saves little).
+        attn_implementation: ``"sdpa"``, ``"eager"``, ``"flash_attention_2"``… (default: transformers' choice).
 
     Returns:
         ``(model, tokenizer)``; the model is a ``peft.PeftModel`` when ``lora`` is given.
@@ -419,6 +421,8 @@ def load_model_and_tokenizer(
     device = device or default_device()
     torch_dtype = resolve_dtype(dtype, device)
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     if quantization == "4bit":
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True,

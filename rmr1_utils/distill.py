@@ -1,0 +1,444 @@
+"""Stage 1 of RM-R1: supervised distillation of chain-of-rubrics traces (``rmr1 distill``).
+
+One entry point — :func:`make_parser` + :func:`main`, like TRL's ``trl/scripts/sft.py`` — serves
+the CLI (``rmr1 distill --config recipes/distill/tiny-cpu.yaml --learning_rate 1e-5``), notebook 03
+and the tests. The YAML recipe holds the fields of three dataclasses: :class:`DistillScriptArguments`
+(data and export), :class:`DistillConfig` (TRL ``SFTConfig`` plus our CPU and speed settings) and
+TRL's ``ModelConfig`` (model, LoRA, 4/8-bit quantization). Unknown keys are an error.
+
+What the trainer does:
+
+* **Loss on the trace only.** Each released-format record becomes a conversational
+  prompt/completion example (prompt = system + user, completion = the assistant trace), so TRL
+  masks the prompt: only the trace and its end-of-turn token are supervised.
+* **Shared-prompt prefill.** Every RM-R1 prompt starts with the same ~650-token system prompt. With
+  ``share_prompt_prefix`` (default) a batch's common prefix runs through the model *once*, with
+  gradients, and its KV cache is broadcast to every row — the loss and the gradients are the same
+  as the plain forward (tested), and the prefix's compute is paid once per batch instead of once per
+  row. Rows are batched by length (``train_sampling_strategy: group_by_length``) so padding stays small.
+* **CPU-safe by default.** ``bf16`` and ``gradient_checkpointing`` default to ``None`` = automatic:
+  bf16 and checkpointing on CUDA (bf16 only where supported), fp32 and no checkpointing on CPU,
+  where bf16 is emulated (~4× slower) and memory is rarely the limit. Explicit values win.
+* **Too-long traces are dropped, not truncated.** Truncating from the right would cut exactly the
+  supervised part; the count of dropped records is reported.
+* **Export.** The final model is written as a plain HF folder (``<output_dir>/final`` or
+  ``export_dir``); LoRA/QLoRA adapters are merged into a full-precision copy of the base model, so
+  ``rmr1 evaluate --model <folder>`` and the GRPO stage load it like any model.
+
+How we differ from the paper: RM-R1 distils Qwen2.5-Instruct 7B–32B with full fine-tuning
+(lr 5e-6, 1 epoch, global batch 128, max length 12288; recipe ``multi-gpu``). The course adds LoRA
+and QLoRA recipes for one GPU and a ``tiny-cpu`` recipe on the embedded 135M model, which learns the
+*format* of the chain of rubrics in minutes but not the judgement of a 7B teacher.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trl import ModelConfig, SFTConfig, SFTTrainer
+
+from rmr1_utils.errors import RMR1Error
+
+logger = logging.getLogger(__name__)
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes" / "distill"
+
+
+@dataclass
+class DistillScriptArguments:
+    """Data and export options of ``rmr1 distill``.
+
+    Attributes:
+        dataset_path: traces in the RM-R1 released SFT format (``context_messages`` ending with
+            the assistant trace, ``winner``): a JSONL file or a folder with ``train.jsonl`` (what
+            ``rmr1 distill-data`` writes). Relative paths are tried from the recipe's folder too.
+        eval_dataset_path: optional held-out traces for eval loss.
+        max_train_samples: use only the first N traces.
+        export_dir: where the final plain HF model goes (default ``<output_dir>/final``).
+        merge_lora: merge LoRA/QLoRA adapters into the base model for the export.
+    """
+
+    dataset_path: str = field(default="data/traces/cor_traces.jsonl", metadata={"help": "traces (released SFT format)"})
+    eval_dataset_path: str | None = field(default=None, metadata={"help": "held-out traces for eval loss"})
+    max_train_samples: int | None = field(default=None, metadata={"help": "use only the first N traces"})
+    export_dir: str | None = field(default=None, metadata={"help": "plain HF model folder (default <output_dir>/final)"})
+    merge_lora: bool = field(default=True, metadata={"help": "merge adapters into the base model for the export"})
+
+
+@dataclass
+class DistillConfig(SFTConfig):
+    """TRL ``SFTConfig`` with automatic CPU-safe precision/checkpointing and our speed options.
+
+    Attributes:
+        bf16: ``None`` = automatic (CUDA with bf16 support: on; elsewhere off).
+        gradient_checkpointing: ``None`` = automatic (CUDA: on; CPU: off).
+        share_prompt_prefix: prefill a batch's common prompt prefix once (see module docstring).
+        min_shared_prefix: shortest common prefix (tokens) worth sharing.
+    """
+
+    bf16: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA with bf16, else off"})
+    gradient_checkpointing: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA, off on CPU"})
+    share_prompt_prefix: bool = field(default=True, metadata={"help": "prefill the batch's common prompt prefix once"})
+    min_shared_prefix: int = field(default=32, metadata={"help": "shortest common prefix worth sharing"})
+    save_strategy: str = field(default="no", metadata={"help": "checkpoints: 'no', 'steps' or 'epoch'"})
+
+    def __post_init__(self):
+        make_cpu_safe(self)
+        super().__post_init__()
+
+
+def make_cpu_safe(args) -> None:
+    """Resolve automatic precision and checkpointing for the device at hand (in place).
+
+    On CPU, bf16/fp16 are turned off (bf16 is emulated and ~4× slower; fp16 is unsupported) and
+    gradient checkpointing is off unless set to ``True`` explicitly. On CUDA, ``None`` means bf16
+    where supported (else fp16) and gradient checkpointing on (TRL's default).
+
+    Args:
+        args: a ``TrainingArguments``-like object whose ``bf16``/``gradient_checkpointing`` may be
+            ``None`` (automatic).
+    """
+    import torch
+
+    cuda = torch.cuda.is_available() and not getattr(args, "use_cpu", False)
+    if not cuda:
+        args.bf16, args.fp16 = False, False
+        if args.gradient_checkpointing is None:
+            args.gradient_checkpointing = False
+        args.dataloader_pin_memory = False  # nothing to pin to without an accelerator
+        return
+    if args.bf16 is None:
+        args.bf16 = torch.cuda.is_bf16_supported() and not args.fp16
+        args.fp16 = args.fp16 or not args.bf16
+    if args.gradient_checkpointing is None:
+        args.gradient_checkpointing = True
+
+
+def make_parser(subparsers=None):
+    """The ``rmr1 distill`` parser: TRL's ``TrlParser`` over the three dataclasses (``--config`` YAML + overrides)."""
+    from trl import TrlParser
+
+    return TrlParser((DistillScriptArguments, DistillConfig, ModelConfig), prog="rmr1 distill")
+
+
+def parse_args(args: Sequence[str] | None = None) -> tuple[DistillScriptArguments, DistillConfig, ModelConfig]:
+    """Parse argv (``--config RECIPE.yaml`` plus ``--field value`` overrides); unknown keys fail.
+
+    A recipe name without a path (``tiny-cpu``) is looked up in ``recipes/distill/``.
+    """
+    args = list(sys.argv[1:] if args is None else args)
+    if "--config" in args:
+        k = args.index("--config") + 1
+        if k < len(args):
+            args[k] = str(recipe_path(args[k]))
+    try:
+        return make_parser().parse_args_and_config(args, fail_with_unknown_args=True)
+    except ValueError as e:
+        raise RMR1Error(str(e)) from None
+
+
+def recipe_path(recipe: str) -> Path:
+    """A recipe file: an existing path, or a bundled recipe name (``tiny-cpu``, ``colab-t4``…)."""
+    path = Path(recipe)
+    if path.exists():
+        return path
+    bundled = RECIPES_DIR / f"{recipe}.yaml"
+    if bundled.exists():
+        return bundled
+    names = sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+    raise RMR1Error(f"recipe {recipe!r} not found (not a file; bundled recipes: {', '.join(names)})")
+
+
+def _resolve_data_path(path: str) -> Path:
+    p = Path(path)
+    if p.exists() or p.is_absolute():
+        return p
+    repo = Path(__file__).resolve().parent.parent / p  # recipes name repository paths
+    return repo if repo.exists() else p
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+
+def traces_to_sft_examples(tasks: Sequence[dict], where: str = "traces") -> list[dict]:
+    """Judge tasks with traces → conversational prompt/completion examples.
+
+    Args:
+        tasks: from :func:`rmr1_utils.data.load_judge_tasks`.
+        where: the file name for error messages.
+
+    Returns:
+        ``{"id", "prompt": [system?, user], "completion": [assistant]}`` per task.
+
+    Raises:
+        RMR1Error: a task without a trace (names the file and the record).
+    """
+    examples = []
+    for index, task in enumerate(tasks):
+        if not task.get("trace"):
+            raise RMR1Error(
+                f"{where}: record {index} ({task['id']}): no assistant trace to learn from "
+                "(generate traces first: rmr1 distill-data)"
+            )
+        examples.append(
+            {"id": task["id"], "prompt": task["messages"], "completion": [{"role": "assistant", "content": task["trace"]}]}
+        )
+    return examples
+
+
+def load_sft_dataset(path: str, tokenizer, max_length: int | None, limit: int | None = None):
+    """Traces → a ``datasets.Dataset`` of prompt/completion examples, dropping over-long ones.
+
+    Args:
+        path: traces file or folder (see :class:`DistillScriptArguments`).
+        tokenizer: the training tokenizer (for lengths).
+        max_length: the longest tokenised example kept (``None``: keep all).
+        limit: only the first N traces.
+
+    Returns:
+        ``(dataset, dropped)``: the dataset and the number of examples dropped as too long.
+    """
+    from datasets import Dataset
+
+    from rmr1_utils.data import load_judge_tasks
+
+    resolved = _resolve_data_path(path)
+    examples = traces_to_sft_examples(load_judge_tasks(resolved, limit=limit), where=str(resolved))
+    kept, dropped = [], 0
+    for example in examples:
+        n = len(tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=True, return_dict=True)["input_ids"])
+        if max_length is not None and n > max_length:
+            dropped += 1  # truncation would cut the supervised trace itself
+            continue
+        kept.append(example)
+    if not kept:
+        raise RMR1Error(f"{resolved}: no trace fits max_length={max_length} ({dropped} dropped)")
+    if dropped:
+        logger.warning("%s: dropped %d of %d traces longer than max_length=%s", resolved, dropped, len(examples), max_length)
+    return Dataset.from_list(kept), dropped
+
+
+# ---------------------------------------------------------------------------------------------
+# Trainer
+# ---------------------------------------------------------------------------------------------
+
+
+def shared_prefix_length(input_ids, attention_mask, labels, minimum: int = 1) -> int:
+    """Length of the prompt prefix every row of a right-padded batch shares, or 0.
+
+    The prefix stops before the first supervised position of any row (its next-token label is
+    computed from the prefix's last hidden state, which the shared pass does not score) and
+    leaves at least one real token in every row.
+
+    Args:
+        input_ids, attention_mask, labels: ``(batch, length)`` tensors (right padding).
+        minimum: return 0 when the prefix is shorter than this.
+
+    Returns:
+        The number of leading tokens to prefill once.
+    """
+    if input_ids.size(0) < 2:
+        return 0
+    same = (input_ids == input_ids[:1]).all(dim=0) & (attention_mask == 1).all(dim=0)
+    differs = (~same).nonzero()
+    common = int(differs[0]) if len(differs) else input_ids.size(1)
+    supervised = (labels != -100).any(dim=0).nonzero()
+    first_label = int(supervised[0]) if len(supervised) else input_ids.size(1)
+    shortest = int(attention_mask.sum(dim=1).min())
+    length = min(common, first_label - 1, shortest - 1)
+    return length if length >= minimum else 0
+
+
+class DistillTrainer(SFTTrainer):
+    """TRL ``SFTTrainer`` that prefills a batch's shared prompt prefix once.
+
+    The prefix goes through the model with gradients; its KV cache is repeated for every row and
+    the rows' suffixes attend to it. Everything else — the fused LM head that scores only
+    supervised positions, loss normalisation, metrics, checkpointing — is TRL's own
+    ``compute_loss``. Falls back to the plain path when sharing does not apply (one row, padding-
+    free batches, gradient checkpointing, a prefix shorter than ``min_shared_prefix``).
+
+    Attributes:
+        shared_prefix_tokens_saved: prompt tokens not recomputed thanks to sharing (all steps).
+    """
+
+    shared_prefix_tokens_saved: int = 0
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        args = self.args
+        if (
+            getattr(args, "share_prompt_prefix", False)
+            and not args.gradient_checkpointing
+            and "attention_mask" in inputs
+            and "past_key_values" not in inputs
+        ):
+            length = shared_prefix_length(
+                inputs["input_ids"], inputs["attention_mask"], inputs["labels"], minimum=getattr(args, "min_shared_prefix", 1)
+            )
+            if length:
+                inputs = self._with_shared_prefix(model, inputs, length)
+        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+    def _with_shared_prefix(self, model, inputs: dict, length: int) -> dict:
+        import torch
+
+        input_ids = inputs["input_ids"]
+        batch, total = input_ids.shape
+        # The prefix pass runs on the unwrapped model: under DDP the suffix pass (through the
+        # wrapper) owns the gradient hooks, and autograd sums both passes' gradients before them.
+        prefix_model = self.accelerator.unwrap_model(model)
+        prefix = prefix_model(input_ids=input_ids[:1, :length], use_cache=True, logits_to_keep=1)
+        cache = prefix.past_key_values
+        cache.batch_repeat_interleave(batch)
+        if self.model.training:
+            self.shared_prefix_tokens_saved += length * (batch - 1)
+        positions = torch.arange(length, total, device=input_ids.device).unsqueeze(0).expand(batch, -1)
+        shared = dict(inputs)
+        shared.update(
+            input_ids=input_ids[:, length:],
+            labels=inputs["labels"][:, length:],
+            position_ids=positions,
+            past_key_values=cache,
+        )
+        # attention_mask keeps its full (prefix + suffix) width, as with any KV cache.
+        return shared
+
+
+# ---------------------------------------------------------------------------------------------
+# Model loading and export
+# ---------------------------------------------------------------------------------------------
+
+
+def _quantization(model_args: ModelConfig) -> str | None:
+    if model_args.load_in_4bit and model_args.load_in_8bit:
+        raise RMR1Error("choose one of load_in_4bit and load_in_8bit")
+    return "4bit" if model_args.load_in_4bit else "8bit" if model_args.load_in_8bit else None
+
+
+def load_student(model_args: ModelConfig, training_args: DistillConfig):
+    """The base model and tokenizer (``embedded``, ``tiny-random``, folder or Hub id), quantized if asked."""
+    from rmr1_utils.models import load_model_and_tokenizer
+
+    dtype = None if model_args.dtype in (None, "auto") else model_args.dtype
+    if training_args.bf16 and dtype is None:
+        dtype = "bfloat16"
+    model, tokenizer = load_model_and_tokenizer(
+        model_args.model_name_or_path,
+        quantization=_quantization(model_args),
+        dtype=dtype,
+        device="cpu" if training_args.use_cpu else None,
+        trust_remote_code=bool(getattr(training_args, "trust_remote_code", False)),
+        attn_implementation=model_args.attn_implementation,
+    )
+    return model, tokenizer
+
+
+def export_model(trainer: SFTTrainer, model_args: ModelConfig, export_dir: str | Path, merge_lora: bool = True) -> Path:
+    """Write the trained model as a plain HF folder (adapters merged) with its tokenizer.
+
+    Args:
+        trainer: the trained trainer.
+        model_args: the model options (to reload a full-precision base for QLoRA merges).
+        export_dir: the target folder.
+        merge_lora: merge LoRA adapters (else the adapter folder is written as is).
+
+    Returns:
+        The export folder.
+    """
+    import torch
+
+    export_dir = Path(export_dir)
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    tokenizer = trainer.processing_class
+    if hasattr(model, "merge_and_unload") and merge_lora:
+        if _quantization(model_args):
+            # Merging into 4/8-bit weights would round the update away: merge into a full-precision base.
+            from peft import PeftModel
+
+            from rmr1_utils.models import load_model_and_tokenizer
+
+            adapter_dir = export_dir.parent / (export_dir.name + "-adapter")
+            model.save_pretrained(adapter_dir)
+            base, _ = load_model_and_tokenizer(model_args.model_name_or_path, device="cpu", dtype=torch.float32)
+            model = PeftModel.from_pretrained(base, str(adapter_dir))
+        merged = model.merge_and_unload()
+        merged.save_pretrained(export_dir)
+    elif hasattr(model, "merge_and_unload"):
+        model.save_pretrained(export_dir)
+    else:
+        trainer.save_model(str(export_dir))
+    tokenizer.save_pretrained(export_dir)
+    return export_dir
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def main(args=None) -> dict:
+    """Entry point of ``rmr1 distill``.
+
+    Args:
+        args: argv list (``--config RECIPE.yaml`` + overrides), a tuple of the three parsed
+            dataclasses, or ``None`` (read ``sys.argv``).
+
+    Returns:
+        ``{"export_dir", "train_loss", "log_history", "train_examples", "dropped_too_long",
+        "trainable_parameters", "runtime_s"}``.
+    """
+    from trl import get_peft_config
+
+    if isinstance(args, tuple):
+        script_args, training_args, model_args = args
+    else:
+        script_args, training_args, model_args = parse_args(args)
+    if not model_args.model_name_or_path:
+        raise RMR1Error("model_name_or_path is required (e.g. embedded, Qwen/Qwen2.5-1.5B-Instruct)")
+
+    model, tokenizer = load_student(model_args, training_args)
+    train_dataset, dropped = load_sft_dataset(
+        script_args.dataset_path, tokenizer, training_args.max_length, limit=script_args.max_train_samples
+    )
+    eval_dataset = None
+    if script_args.eval_dataset_path:
+        eval_dataset, _ = load_sft_dataset(script_args.eval_dataset_path, tokenizer, training_args.max_length)
+    if training_args.padding_free and not training_args.packing:
+        training_args.max_length = None  # already enforced above by dropping; TRL asks for None here
+
+    trainer = DistillTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+    )
+    resume = training_args.resume_from_checkpoint
+    if isinstance(resume, str) and resume.lower() in ("true", "last"):
+        resume = True
+    result = trainer.train(resume_from_checkpoint=resume)
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    export_dir = Path(script_args.export_dir or Path(training_args.output_dir) / "final")
+    if trainer.accelerator.is_main_process:
+        export_model(trainer, model_args, export_dir, merge_lora=script_args.merge_lora)
+    trainer.accelerator.wait_for_everyone()
+    report = {
+        "export_dir": str(export_dir),
+        "train_loss": result.training_loss,
+        "log_history": trainer.state.log_history,
+        "train_examples": len(train_dataset),
+        "dropped_too_long": dropped,
+        "trainable_parameters": trainable,
+        "runtime_s": result.metrics.get("train_runtime"),
+    }
+    if trainer.accelerator.is_main_process:
+        (Path(training_args.output_dir) / "distill_report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return report
