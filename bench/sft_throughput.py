@@ -61,7 +61,9 @@ def block_parameters(model) -> int:
     return sum(p.numel() for name, p in inner.layers.named_parameters() if p.dim() == 2)
 
 
-def train_flops(config, n_blocks: int, seqs: list[int], supervised: int, prefix_saved: int, prefix_len_per_batch: list[int]) -> float:
+def train_flops(
+    config, n_blocks: int, seqs: list[int], supervised: int, prefix_saved: int, prefix_len_per_batch: list[int]
+) -> float:
     """FLOPs of training on ``seqs`` (lengths), minus the prefix tokens computed only once."""
     h, layers, v = config.hidden_size, config.num_hidden_layers, config.vocab_size
     tokens_run = sum(seqs) - prefix_saved
@@ -121,7 +123,7 @@ def run_arm(name: str, model_name: str, data: str, steps: int, batch: int, max_l
         "prefix_tokens_saved": saved, "tokens_per_s": sum(seqs) / seconds, "gflops_per_s": flops / seconds / 1e9,
         "loss": result.training_loss, "dropped": dropped,
     }  # fmt: skip
-    del trainer, model
+    trainer.model = None  # free the weights before the next arm loads its own
     gc.collect()
     return report
 
@@ -136,7 +138,10 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    print(f"machine: {platform.processor() or platform.machine()}, torch threads={torch.get_num_threads()}, torch {torch.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, "
+        f"torch threads={torch.get_num_threads()}, torch {torch.__version__}"
+    )
     peak = matmul_peak_gflops()
     print(f"fp32 matmul peak (measured): {peak:.1f} GFLOP/s")
     reports = []

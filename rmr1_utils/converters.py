@@ -279,7 +279,9 @@ def convert_rmr1_released(record: dict, source: str = "rmr1", domain: str | None
     if messages[-1]["role"] == "assistant" and len(messages) > 1:
         trace, messages = messages[-1]["content"], messages[:-1]
     if messages[-1]["role"] != "user":
-        raise RecordError("bad_context", f"{key} must end with the user message holding both responses (then optionally the trace)")
+        raise RecordError(
+            "bad_context", f"{key} must end with the user message holding both responses (then optionally the trace)"
+        )
     digest = hashlib.sha1(json.dumps(messages, ensure_ascii=False).encode()).hexdigest()[:10]
     task = {
         "id": record.get("id") or f"{source}-{digest}",

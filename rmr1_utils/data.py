@@ -282,4 +282,10 @@ def task_to_released(task: dict, trace: str | None = None) -> dict:
     messages = list(task["messages"])
     if trace is not None:
         messages.append({"role": "assistant", "content": trace})
-    return {"id": task["id"], "source": task["source"], "domain": task["domain"], "context_messages": messages, "winner": task["winner"]}
+    return {
+        "id": task["id"],
+        "source": task["source"],
+        "domain": task["domain"],
+        "context_messages": messages,
+        "winner": task["winner"],
+    }

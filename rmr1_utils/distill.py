@@ -213,7 +213,9 @@ def load_sft_dataset(path: str, tokenizer, max_length: int | None, limit: int | 
     examples = traces_to_sft_examples(load_judge_tasks(resolved, limit=limit), where=str(resolved))
     kept, dropped = [], 0
     for example in examples:
-        n = len(tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=True, return_dict=True)["input_ids"])
+        n = len(
+            tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=True, return_dict=True)["input_ids"]
+        )
         if max_length is not None and n > max_length:
             dropped += 1  # truncation would cut the supervised trace itself
             continue

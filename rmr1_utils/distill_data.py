@@ -249,7 +249,8 @@ def format_summary(summary: dict) -> str:
         f"(accuracy {summary['pass1_accuracy']:.1%}); rejected: {summary['pass1_rejected'] or '-'}",
         f"pass 2: {summary['pass2_recovered']}/{summary['pass2_attempted']} recovered "
         f"({summary['pass2_recovery']:.1%}); still rejected: {summary['pass2_rejected'] or '-'}",
-        f"kept: {summary['kept']}/{summary['tasks']} (yield {summary['yield']:.1%}); by domain: {summary['kept_by_domain'] or '-'}",
+        f"kept: {summary['kept']}/{summary['tasks']} (yield {summary['yield']:.1%}); "
+        f"by domain: {summary['kept_by_domain'] or '-'}",
     ]
     return "\n".join(lines)
 
@@ -258,13 +259,21 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
     """Parser of ``rmr1 distill-data`` (standalone when ``subparsers`` is None)."""
     description = "Teacher chain-of-rubrics traces with two-pass correction, filtered to complete and correct ones."
     parser = stage_parser(subparsers, "distill-data", description)
-    parser.add_argument("--tasks", required=True, help="judge tasks: `rmr1 prepare` output (folder or JSONL) or RM-R1 released format")
+    parser.add_argument(
+        "--tasks", required=True, help="judge tasks: `rmr1 prepare` output (folder or JSONL) or RM-R1 released format"
+    )
     parser.add_argument("--split", default="train", help="split to read when --tasks is a folder")
-    parser.add_argument("--teacher", default="embedded", help="local model ('embedded', folder, Hub id) or an endpoint URL (http…/v1)")
+    parser.add_argument(
+        "--teacher", default="embedded", help="local model ('embedded', folder, Hub id) or an endpoint URL (http…/v1)"
+    )
     parser.add_argument("--teacher-model", default="default", help="endpoint teacher: the served model name")
     parser.add_argument("--out", required=True, help="output folder (log.jsonl, train.jsonl, summary.json); reused to resume")
-    parser.add_argument("--backend", choices=("auto", *BACKENDS), default="auto", help="local teacher backend (URL teachers use openai)")
-    parser.add_argument("--api-key-env", default="OPENAI_API_KEY", help="endpoint teacher: environment variable holding the API key")
+    parser.add_argument(
+        "--backend", choices=("auto", *BACKENDS), default="auto", help="local teacher backend (URL teachers use openai)"
+    )
+    parser.add_argument(
+        "--api-key-env", default="OPENAI_API_KEY", help="endpoint teacher: environment variable holding the API key"
+    )
     parser.add_argument("--max-concurrency", type=int, default=8, help="endpoint teacher: requests in flight")
     parser.add_argument("--limit", type=int, help="only the first N tasks")
     parser.add_argument("--max-new-tokens", type=int, default=1024)
@@ -300,7 +309,9 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
         chunk_size=args.chunk_size,
         progress=not args.quiet,
         backend_options=(
-            {"base_url": args.teacher, "api_key_env": args.api_key_env, "max_concurrency": args.max_concurrency} if endpoint else None
+            {"base_url": args.teacher, "api_key_env": args.api_key_env, "max_concurrency": args.max_concurrency}
+            if endpoint
+            else None
         ),
     )
     if not args.quiet:

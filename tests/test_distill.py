@@ -152,7 +152,11 @@ def test_trace_without_assistant_message_is_a_clear_error(tmp_path, tiny):
 def test_too_long_traces_are_dropped_and_counted_not_truncated(tiny):
     tokenizer = tiny[1]
     lengths = [
-        len(tokenizer.apply_chat_template(t["messages"] + [{"role": "assistant", "content": t["trace"]}], return_dict=True)["input_ids"])
+        len(
+            tokenizer.apply_chat_template(t["messages"] + [{"role": "assistant", "content": t["trace"]}], return_dict=True)[
+                "input_ids"
+            ]
+        )
         for t in load_judge_tasks(TRACES, limit=6)
     ]
     cut = sorted(lengths)[3]
@@ -193,7 +197,9 @@ def test_shared_prefix_gives_the_same_loss_and_gradients(tmp_path, lora):
     from rmr1_utils.models import load_model_and_tokenizer
 
     torch.manual_seed(0)
-    model, tokenizer = load_model_and_tokenizer("tiny-random", lora={"r": 4, "lora_dropout": 0.0} if lora else None)  # dropout would differ run to run
+    model, tokenizer = load_model_and_tokenizer(
+        "tiny-random", lora={"r": 4, "lora_dropout": 0.0} if lora else None
+    )  # dropout would differ run to run
     trainer = trainer_for(model, tokenizer, tmp_path, n=3)
     batch = next(iter(trainer.get_train_dataloader()))
     prefix = shared_prefix_length(batch["input_ids"], batch["attention_mask"], batch["labels"])
@@ -275,7 +281,11 @@ def test_checkpoints_and_resume(tmp_path):
     first = main(tiny_args(tmp_path, "--save_strategy", "steps", "--save_steps", "1"))
     run = tmp_path / "run"
     assert (run / "checkpoint-2").is_dir()
-    resumed = main(tiny_args(tmp_path, "--max_steps", "4", "--save_strategy", "steps", "--save_steps", "1", "--resume_from_checkpoint", "true"))
+    resumed = main(
+        tiny_args(
+            tmp_path, "--max_steps", "4", "--save_strategy", "steps", "--save_steps", "1", "--resume_from_checkpoint", "true"
+        )
+    )
     logged = [h for h in resumed["log_history"] if "loss" in h]
     assert [h["step"] for h in logged] == [1, 2, 3, 4]
     # Steps 1–2 come back from the checkpoint's state unchanged: they were not trained again.

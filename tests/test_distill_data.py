@@ -101,7 +101,9 @@ def test_two_pass_against_real_http_server(tmp_path, tasks, gold):
     assert len(requests) == 8 + 4  # every task once, the four failures once more
     assert summary["pass1_attempted"] == 8 and summary["pass1_accepted"] == 4
     assert summary["pass1_accuracy"] == pytest.approx(0.5)
-    assert sorted(summary["pass1_rejected"].items()) == sorted({"wrong_verdict": 2, "truncated": 1, "incomplete_format": 1}.items())
+    assert sorted(summary["pass1_rejected"].items()) == sorted(
+        {"wrong_verdict": 2, "truncated": 1, "incomplete_format": 1}.items()
+    )
     assert summary["pass2_attempted"] == 4 and summary["pass2_recovered"] == 4
     assert summary["kept"] == 8 and summary["yield"] == 1.0
     # Pass-2 requests show the teacher its own flawed trace and the right verdict.
@@ -166,7 +168,9 @@ def test_released_format_traces_are_checked_not_regenerated(tmp_path, gold):
     released[3]["id"] = "with-trace"
     path = write_jsonl(tmp_path / "released.jsonl", released)
     with OpenAITestServer(replies=teacher_replies(gold, {})) as server:
-        summary = main(["--tasks", str(path), "--teacher", server.url, "--teacher-model", "t", "--out", str(tmp_path / "out"), "--quiet"])
+        summary = main(
+            ["--tasks", str(path), "--teacher", server.url, "--teacher-model", "t", "--out", str(tmp_path / "out"), "--quiet"]
+        )
         # One pass-1 request (the record without a trace) and one correction (the flipped trace).
         assert len(server.chat_requests) == 2
     assert summary["provided_traces"] == 4 and summary["pass1_accepted"] == 4 and summary["pass2_recovered"] == 1
@@ -201,7 +205,9 @@ def test_bad_task_file_is_one_line_error(tmp_path):
 
 def test_local_teacher_runs_through_generation_backend(tmp_path, tiny, tasks):
     """A local model as teacher (tiny random weights: every trace is rejected, both passes run)."""
-    summary = distill_data(tasks[:2], tiny, tmp_path, backend="transformers", sampling=SamplingParams(max_new_tokens=8), progress=False)
+    summary = distill_data(
+        tasks[:2], tiny, tmp_path, backend="transformers", sampling=SamplingParams(max_new_tokens=8), progress=False
+    )
     assert summary["pass1_attempted"] == 2 and summary["pass2_attempted"] == 2
     assert summary["kept"] == 0 and summary["yield"] == 0.0
     assert (tmp_path / "train.jsonl").read_text() == ""
