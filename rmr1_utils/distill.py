@@ -86,6 +86,7 @@ class DistillConfig(SFTConfig):
     share_prompt_prefix: bool = field(default=True, metadata={"help": "prefill the batch's common prompt prefix once"})
     min_shared_prefix: int = field(default=32, metadata={"help": "shortest common prefix worth sharing"})
     save_strategy: str = field(default="no", metadata={"help": "checkpoints: 'no', 'steps' or 'epoch'"})
+    disable_tqdm: bool | None = field(default=False, metadata={"help": "hide the progress bar and per-step logs"})
 
     def __post_init__(self):
         make_cpu_safe(self)

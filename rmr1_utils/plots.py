@@ -131,3 +131,33 @@ def plot_accuracy_by_length(rows: Sequence[Mapping], title: str = "Accuracy vs l
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_training_curves(
+    log_history: Sequence[Mapping], keys: Sequence[str] = ("loss", "mean_token_accuracy"), title: str = "Training"
+):
+    """Curves of a Trainer's ``state.log_history`` against the optimizer step, one panel per key.
+
+    Args:
+        log_history: ``trainer.state.log_history`` (or the ``log_history`` of a stage report).
+        keys: logged metrics to draw (missing ones are skipped).
+        title: the figure title.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    present = [k for k in keys if any(k in h for h in log_history)]
+    if not present:
+        raise ValueError(f"none of {list(keys)} is in the log history")
+    fig, axes = plt.subplots(1, len(present), figsize=(4.2 * len(present), 3.2), squeeze=False)
+    for ax, key in zip(axes[0], present):
+        points = [(h["step"], float(h[key])) for h in log_history if key in h and "step" in h]
+        ax.plot([s for s, _ in points], [v for _, v in points], marker="o")
+        ax.set_xlabel("step")
+        ax.set_title(key)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

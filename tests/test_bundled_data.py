@@ -67,3 +67,73 @@ def test_rmb_samples():
     assert all({"pair_uid", "conversation_input", "chosen", "reject", "category_path"} <= set(r) for r in pairwise)
     assert all({"bon_uid", "conversation_input", "bon_best", "loser_list", "category_path"} <= set(r) for r in bon)
     assert all(r["loser_list"] for r in bon)
+
+
+# --- the chain-of-rubrics traces for distillation -------------------------------------------
+
+
+def _shown(user: str, side: str) -> str:
+    """What the judge saw as Chatbot ``side``: its response, or its whole conversation."""
+    if f"[The Start of Chatbot {side}'s Response]" in user:
+        return user.split(f"[The Start of Chatbot {side}'s Response]\n")[1].split(f"\n[The End of Chatbot {side}'s Response]")[0]
+    start = f"[The Start of the Conversation between Chatbot {side} and the Client]\n"
+    return user.split(start)[1].split(f"\n[The End of the Conversation between Chatbot {side}")[0]
+
+
+@pytest.fixture(scope="module")
+def cor_traces():
+    from rmr1_utils.data import load_judge_tasks
+
+    return load_judge_tasks(DATA_DIR / "traces" / "cor_traces.jsonl")
+
+
+def test_at_least_60_traces_in_the_released_format(cor_traces):
+    raw = [json.loads(line) for line in (DATA_DIR / "traces" / "cor_traces.jsonl").read_text().splitlines()]
+    assert len(raw) >= 60 and len({r["id"] for r in raw}) == len(raw)
+    for record in raw:
+        assert [m["role"] for m in record["context_messages"]] == ["system", "user", "assistant"]
+        assert record["winner"] in ("model_a", "model_b")
+    assert set(Counter(t["domain"] for t in cor_traces)) == {"chat", "safety", "code", "math"}
+    assert 0.4 < sum(t["winner"] == "model_a" for t in cor_traces) / len(cor_traces) < 0.6
+
+
+def test_every_trace_is_a_complete_chain_reaching_the_labelled_verdict(cor_traces):
+    from rmr1_utils.judgement import parse_judgement, winner_to_letter
+
+    for t in cor_traces:
+        j = parse_judgement(t["trace"], verdict_rule="strict")
+        where = t["id"]
+        assert j.format_complete and not j.truncated, where
+        assert j.verdict == winner_to_letter(t["winner"]), where
+        assert parse_judgement(t["trace"]).verdict == j.verdict, where  # RM-R1's own rule agrees
+        assert t["trace"].count("[[A]]") + t["trace"].count("[[B]]") == 1, where
+        expected_type = "Chat" if t["domain"] in ("chat", "safety") else "Reasoning"
+        assert j.task_type == expected_type, where
+        if expected_type == "Chat":
+            weights = [item.weight for item in j.rubric_items]
+            assert len(weights) >= 2 and None not in weights and abs(sum(weights) - 1) < 0.011, where
+            assert j.justification, where
+        else:
+            assert j.solution and len(j.solution) > 40, where
+        assert (j.quotes_a or j.summaries_a) and (j.quotes_b or j.summaries_b), where
+        user = t["messages"][-1]["content"]
+        for side, quotes in (("A", j.quotes_a), ("B", j.quotes_b)):
+            for quote in quotes:
+                assert quote.strip() in _shown(user, side), f"{where}: quote_{side} is not verbatim: {quote[:60]!r}"
+
+
+def test_every_trace_belongs_to_a_bundled_pair_byte_for_byte(cor_traces):
+    """Each trace's prompt is what `rmr1 prepare --recipe tiny-local` renders for a bundled pair."""
+    from rmr1_utils.judgement import winner_to_letter
+    from rmr1_utils.models import load_tokenizer
+    from rmr1_utils.prepare import collect_sources, fit_to_budget, load_recipe
+
+    config, path = load_recipe("tiny-local")
+    pairs = {p["id"]: p for p in collect_sources(config, path.parent).pairs}
+    tokenizer = load_tokenizer(config.tokenizer)
+    for t in cor_traces:
+        assert t["id"] in pairs, t["id"]
+        task, _, status = fit_to_budget(
+            pairs[t["id"]], winner_to_letter(t["winner"]), config.style, tokenizer, config.max_prompt_tokens, config.overlong
+        )
+        assert status != "dropped" and task["messages"] == t["messages"], t["id"]

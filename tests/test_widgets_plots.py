@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
@@ -101,3 +102,15 @@ def test_judgement_explorer_on_judged_pairs():
     explorer.domain.value = ALL
     explorer.wrong_only.value = True
     assert len(explorer.filtered) == 4  # each pair has one wrong order
+
+
+def test_training_curves_draw_each_logged_metric():
+    from rmr1_utils.plots import plot_training_curves
+
+    history = [{"step": 1, "loss": 2.5, "mean_token_accuracy": 0.5}, {"step": 2, "loss": 2.0}, {"train_runtime": 3.0}]
+    fig = plot_training_curves(history, keys=("loss", "mean_token_accuracy", "reward"))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["loss", "mean_token_accuracy"]  # "reward" was never logged
+    assert list(fig.axes[0].lines[0].get_ydata()) == [2.5, 2.0]
+    with pytest.raises(ValueError, match="none of"):
+        plot_training_curves(history, keys=("kl",))
