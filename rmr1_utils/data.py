@@ -38,6 +38,7 @@ __all__ = [
     "load_judge_tasks",
     "load_pairs",
     "pair_to_judge_task",
+    "read_json_list",
     "read_jsonl",
     "task_to_released",
     "write_jsonl",
@@ -225,6 +226,21 @@ def pair_to_judge_task(pair: dict, chosen_position: str, style: str = "instruct"
     }
 
 
+def read_json_list(path: str | Path) -> list:
+    """Read a ``.json`` file whose top level is a list of records.
+
+    Raises:
+        DataError: the file is missing or its top level is not a list.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    records = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(records, list):
+        raise DataError(f"{path}: expected a JSON list of records")
+    return records
+
+
 def load_judge_tasks(path: str | Path, split: str = "train", limit: int | None = None) -> list[dict]:
     """Load rendered judge tasks, with their traces when the file has them.
 
@@ -250,14 +266,7 @@ def load_judge_tasks(path: str | Path, split: str = "train", limit: int | None =
         if not (path / f"{split}.jsonl").exists():
             raise DataError(f"{path}: no {split}.jsonl in this folder (expected `rmr1 prepare` or `rmr1 distill-data` output)")
         path = path / f"{split}.jsonl"
-    if path.suffix == ".json":
-        if not path.exists():
-            raise DataError(f"{path}: file not found")
-        records = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(records, list):
-            raise DataError(f"{path}: expected a JSON list of records")
-    else:
-        records = read_jsonl(path)
+    records = read_json_list(path) if path.suffix == ".json" else read_jsonl(path)
     tasks = []
     for index, record in enumerate(records[:limit] if limit else records):
         if not isinstance(record, dict):

@@ -40,9 +40,10 @@ from typing import Any
 
 from rmr1_utils.data import load_judge_tasks, task_to_released, write_jsonl
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.evaluate import read_log
 from rmr1_utils.generation import BACKENDS, GenerationBackend, SamplingParams, backend_for
 from rmr1_utils.judgement import parse_judgement, winner_to_letter
-from rmr1_utils.stage import parse_stage_args, stage_parser
+from rmr1_utils.stage import add_endpoint_arguments, endpoint_options, parse_stage_args, stage_parser
 
 #: The pass-2 instruction, sent as a new user turn after the teacher's flawed trace.
 CORRECTION_PROMPT = (
@@ -107,12 +108,6 @@ def correction_messages(task: dict, flawed: str, reason: str) -> list[dict]:
     ]
 
 
-def _read_log(path: Path) -> list[dict]:
-    from rmr1_utils.evaluate import read_log
-
-    return read_log(path)
-
-
 def distill_data(
     tasks: Sequence[dict],
     teacher: Any,
@@ -157,7 +152,7 @@ def distill_data(
         dup = next(i for i, c in Counter(ids).items() if c > 1)
         raise RMR1Error(f"task ids must be unique (resuming relies on them); {dup!r} appears twice")
     by_id = {t["id"]: t for t in tasks}
-    log = [r for r in _read_log(log_path) if r["id"] in by_id]
+    log = [r for r in read_log(log_path) if r["id"] in by_id]
     attempts: dict[tuple[str, int], dict] = {(r["id"], r["pass"]): r for r in log}
     engine: GenerationBackend | None = None
 
@@ -271,10 +266,7 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
     parser.add_argument(
         "--backend", choices=("auto", *BACKENDS), default="auto", help="local teacher backend (URL teachers use openai)"
     )
-    parser.add_argument(
-        "--api-key-env", default="OPENAI_API_KEY", help="endpoint teacher: environment variable holding the API key"
-    )
-    parser.add_argument("--max-concurrency", type=int, default=8, help="endpoint teacher: requests in flight")
+    add_endpoint_arguments(parser, role="endpoint teacher")
     parser.add_argument("--limit", type=int, help="only the first N tasks")
     parser.add_argument("--max-new-tokens", type=int, default=1024)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
@@ -308,11 +300,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
         correction=not args.no_correction,
         chunk_size=args.chunk_size,
         progress=not args.quiet,
-        backend_options=(
-            {"base_url": args.teacher, "api_key_env": args.api_key_env, "max_concurrency": args.max_concurrency}
-            if endpoint
-            else None
-        ),
+        backend_options=(endpoint_options(args, args.teacher) if endpoint else None),
     )
     if not args.quiet:
         print(format_summary(summary))

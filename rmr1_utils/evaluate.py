@@ -103,18 +103,13 @@ HUB_DEFAULT_SPLITS = {"rewardbench": "filtered", "judgebench": "gpt", "rmbench":
 
 def _records(path: str | Path, benchmark: str = "pairs") -> list[dict]:
     """Rows of a local JSON (list), JSONL or parquet file, or of a Hub dataset (``NAME`` or ``NAME@SPLIT``)."""
-    from rmr1_utils.data import read_jsonl
+    from rmr1_utils.data import read_json_list, read_jsonl
 
     p = Path(path)
     if p.suffix == ".jsonl":
         return read_jsonl(p)
     if p.suffix == ".json":
-        if not p.exists():
-            raise DataError(f"{p}: file not found")
-        data = json.loads(p.read_text(encoding="utf-8"))
-        if not isinstance(data, list):
-            raise DataError(f"{p}: expected a JSON list of records")
-        return data
+        return read_json_list(p)
     if p.suffix == ".parquet":
         import datasets
 

@@ -20,7 +20,7 @@ from rmr1_utils.errors import RMR1Error
 from rmr1_utils.formats import STYLES
 from rmr1_utils.generation import BACKENDS, GenerationBackend, SamplingParams, backend_for
 from rmr1_utils.judgement import VERDICT_RULES, parse_judgement, winner_to_letter
-from rmr1_utils.stage import parse_stage_args, stage_parser
+from rmr1_utils.stage import add_endpoint_arguments, endpoint_options, parse_stage_args, stage_parser
 
 
 def judge(
@@ -211,10 +211,7 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
         help="auto: vLLM when installed and worth its start-up, else transformers",
     )
     parser.add_argument("--base-url", help="openai backend: server URL, e.g. http://127.0.0.1:8000/v1")
-    parser.add_argument(
-        "--api-key-env", default="OPENAI_API_KEY", help="openai backend: environment variable holding the API key"
-    )
-    parser.add_argument("--max-concurrency", type=int, default=8, help="openai backend: requests in flight")
+    add_endpoint_arguments(parser)
     parser.add_argument("--limit", type=int, help="judge only the first N pairs")
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
@@ -252,11 +249,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> list[dict]:
         verdict_rule=args.verdict_rule,
         batch_size=args.batch_size,
         progress=not args.quiet,
-        backend_options=(
-            {"base_url": args.base_url, "api_key_env": args.api_key_env, "max_concurrency": args.max_concurrency}
-            if args.backend == "openai"
-            else None
-        ),
+        backend_options=(endpoint_options(args, args.base_url) if args.backend == "openai" else None),
     )
     summary = summarize(records)
     if args.out:

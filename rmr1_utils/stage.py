@@ -30,3 +30,19 @@ def parse_stage_args(
     if isinstance(args, argparse.Namespace):
         return args
     return make_parser().parse_args(args)
+
+
+def add_endpoint_arguments(parser: argparse.ArgumentParser, role: str = "openai backend") -> None:
+    """The options of an OpenAI-compatible endpoint shared by the stages that can call one.
+
+    Args:
+        parser: the stage's parser.
+        role: how the help names the endpoint (``"openai backend"``, ``"endpoint teacher"``).
+    """
+    parser.add_argument("--api-key-env", default="OPENAI_API_KEY", help=f"{role}: environment variable holding the API key")
+    parser.add_argument("--max-concurrency", type=int, default=8, help=f"{role}: requests in flight")
+
+
+def endpoint_options(args: argparse.Namespace, base_url: str) -> dict:
+    """``backend_options`` for the openai backend from the options of :func:`add_endpoint_arguments`."""
+    return {"base_url": base_url, "api_key_env": args.api_key_env, "max_concurrency": args.max_concurrency}
