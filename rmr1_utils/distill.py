@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,10 +42,18 @@ from pathlib import Path
 from trl import ModelConfig, SFTConfig, SFTTrainer
 
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.training import (  # noqa: F401 - make_cpu_safe/export_model are part of this stage's API
+    RECIPES_ROOT,
+    export_model,
+    load_trainable_model,
+    make_cpu_safe,
+    parse_trl_args,
+    resolve_data_path,
+)
 
 logger = logging.getLogger(__name__)
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes" / "distill"
+RECIPES_DIR = RECIPES_ROOT / "distill"
 
 
 @dataclass
@@ -93,33 +100,6 @@ class DistillConfig(SFTConfig):
         super().__post_init__()
 
 
-def make_cpu_safe(args) -> None:
-    """Resolve automatic precision and checkpointing for the device at hand (in place).
-
-    On CPU, bf16/fp16 are turned off (bf16 is emulated and ~4× slower; fp16 is unsupported) and
-    gradient checkpointing is off unless set to ``True`` explicitly. On CUDA, ``None`` means bf16
-    where supported (else fp16) and gradient checkpointing on (TRL's default).
-
-    Args:
-        args: a ``TrainingArguments``-like object whose ``bf16``/``gradient_checkpointing`` may be
-            ``None`` (automatic).
-    """
-    import torch
-
-    cuda = torch.cuda.is_available() and not getattr(args, "use_cpu", False)
-    if not cuda:
-        args.bf16, args.fp16 = False, False
-        if args.gradient_checkpointing is None:
-            args.gradient_checkpointing = False
-        args.dataloader_pin_memory = False  # nothing to pin to without an accelerator
-        return
-    if args.bf16 is None:
-        args.bf16 = torch.cuda.is_bf16_supported() and not args.fp16
-        args.fp16 = args.fp16 or not args.bf16
-    if args.gradient_checkpointing is None:
-        args.gradient_checkpointing = True
-
-
 def make_parser(subparsers=None):
     """The ``rmr1 distill`` parser: TRL's ``TrlParser`` over the three dataclasses (``--config`` YAML + overrides)."""
     from trl import TrlParser
@@ -132,35 +112,7 @@ def parse_args(args: Sequence[str] | None = None) -> tuple[DistillScriptArgument
 
     A recipe name without a path (``tiny-cpu``) is looked up in ``recipes/distill/``.
     """
-    args = list(sys.argv[1:] if args is None else args)
-    if "--config" in args:
-        k = args.index("--config") + 1
-        if k < len(args):
-            args[k] = str(recipe_path(args[k]))
-    try:
-        return make_parser().parse_args_and_config(args, fail_with_unknown_args=True)
-    except ValueError as e:
-        raise RMR1Error(str(e)) from None
-
-
-def recipe_path(recipe: str) -> Path:
-    """A recipe file: an existing path, or a bundled recipe name (``tiny-cpu``, ``colab-t4``…)."""
-    path = Path(recipe)
-    if path.exists():
-        return path
-    bundled = RECIPES_DIR / f"{recipe}.yaml"
-    if bundled.exists():
-        return bundled
-    names = sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
-    raise RMR1Error(f"recipe {recipe!r} not found (not a file; bundled recipes: {', '.join(names)})")
-
-
-def _resolve_data_path(path: str) -> Path:
-    p = Path(path)
-    if p.exists() or p.is_absolute():
-        return p
-    repo = Path(__file__).resolve().parent.parent / p  # recipes name repository paths
-    return repo if repo.exists() else p
+    return parse_trl_args((DistillScriptArguments, DistillConfig, ModelConfig), "distill", args)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,7 +162,7 @@ def load_sft_dataset(path: str, tokenizer, max_length: int | None, limit: int | 
 
     from rmr1_utils.data import load_judge_tasks
 
-    resolved = _resolve_data_path(path)
+    resolved = resolve_data_path(path)
     examples = traces_to_sft_examples(load_judge_tasks(resolved, limit=limit), where=str(resolved))
     kept, dropped = [], 0
     for example in examples:
@@ -315,73 +267,6 @@ class DistillTrainer(SFTTrainer):
 
 
 # ---------------------------------------------------------------------------------------------
-# Model loading and export
-# ---------------------------------------------------------------------------------------------
-
-
-def _quantization(model_args: ModelConfig) -> str | None:
-    if model_args.load_in_4bit and model_args.load_in_8bit:
-        raise RMR1Error("choose one of load_in_4bit and load_in_8bit")
-    return "4bit" if model_args.load_in_4bit else "8bit" if model_args.load_in_8bit else None
-
-
-def load_student(model_args: ModelConfig, training_args: DistillConfig):
-    """The base model and tokenizer (``embedded``, ``tiny-random``, folder or Hub id), quantized if asked."""
-    from rmr1_utils.models import load_model_and_tokenizer
-
-    dtype = None if model_args.dtype in (None, "auto") else model_args.dtype
-    if training_args.bf16 and dtype is None:
-        dtype = "bfloat16"
-    model, tokenizer = load_model_and_tokenizer(
-        model_args.model_name_or_path,
-        quantization=_quantization(model_args),
-        dtype=dtype,
-        device="cpu" if training_args.use_cpu else None,
-        trust_remote_code=bool(getattr(training_args, "trust_remote_code", False)),
-        attn_implementation=model_args.attn_implementation,
-    )
-    return model, tokenizer
-
-
-def export_model(trainer: SFTTrainer, model_args: ModelConfig, export_dir: str | Path, merge_lora: bool = True) -> Path:
-    """Write the trained model as a plain HF folder (adapters merged) with its tokenizer.
-
-    Args:
-        trainer: the trained trainer.
-        model_args: the model options (to reload a full-precision base for QLoRA merges).
-        export_dir: the target folder.
-        merge_lora: merge LoRA adapters (else the adapter folder is written as is).
-
-    Returns:
-        The export folder.
-    """
-    import torch
-
-    export_dir = Path(export_dir)
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    tokenizer = trainer.processing_class
-    if hasattr(model, "merge_and_unload") and merge_lora:
-        if _quantization(model_args):
-            # Merging into 4/8-bit weights would round the update away: merge into a full-precision base.
-            from peft import PeftModel
-
-            from rmr1_utils.models import load_model_and_tokenizer
-
-            adapter_dir = export_dir.parent / (export_dir.name + "-adapter")
-            model.save_pretrained(adapter_dir)
-            base, _ = load_model_and_tokenizer(model_args.model_name_or_path, device="cpu", dtype=torch.float32)
-            model = PeftModel.from_pretrained(base, str(adapter_dir))
-        merged = model.merge_and_unload()
-        merged.save_pretrained(export_dir)
-    elif hasattr(model, "merge_and_unload"):
-        model.save_pretrained(export_dir)
-    else:
-        trainer.save_model(str(export_dir))
-    tokenizer.save_pretrained(export_dir)
-    return export_dir
-
-
-# ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------
 
@@ -406,7 +291,7 @@ def main(args=None) -> dict:
     if not model_args.model_name_or_path:
         raise RMR1Error("model_name_or_path is required (e.g. embedded, Qwen/Qwen2.5-1.5B-Instruct)")
 
-    model, tokenizer = load_student(model_args, training_args)
+    model, tokenizer = load_trainable_model(model_args, training_args)
     train_dataset, dropped = load_sft_dataset(
         script_args.dataset_path, tokenizer, training_args.max_length, limit=script_args.max_train_samples
     )

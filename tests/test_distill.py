@@ -298,7 +298,7 @@ def test_cli_errors_are_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("rmr1 distill: error:")
     assert "--bogus_field" in proc.stderr
     proc = run_rmr1("distill", "--config", "no-such-recipe")
-    assert proc.returncode == 2 and "bundled recipes: " in proc.stderr
+    assert proc.returncode == 2 and "bundled distill recipes: " in proc.stderr
 
 
 def test_cli_trains_tiny(tmp_path):
