@@ -27,6 +27,7 @@ STAGES: dict[str, str] = {
     "distill-data": "rmr1_utils.distill_data",
     "distill": "rmr1_utils.distill",
     "grpo": "rmr1_utils.grpo",
+    "pipeline": "rmr1_utils.pipeline",
 }
 
 #: Training stages parse their own arguments with TRL's ``TrlParser`` (``--config RECIPE.yaml``

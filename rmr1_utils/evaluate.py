@@ -419,6 +419,23 @@ def shown_position(comparison: dict, seed: int) -> str:
     return "A" if random.Random(f"{seed}:{comparison['key']}").random() < 0.5 else "B"
 
 
+def in_both_orders(comparisons: Sequence[dict], seed: int) -> list[dict]:
+    """Each comparison shown both ways: its seeded order (``order`` 0), then swapped (``order`` 1).
+
+    Comparisons whose benchmark fixes the order (JudgeBench already has both) are kept as they are.
+    :func:`judge_quality` then reports ``position_consistency``.
+    """
+    out = []
+    for c in comparisons:
+        if c.get("fixed_position"):
+            out.append(c)
+            continue
+        first = shown_position(c, seed)
+        out.append({**c, "order": 0, "fixed_position": first})
+        out.append({**c, "key": f"{c['key']}-swapped", "order": 1, "fixed_position": "B" if first == "A" else "A"})
+    return out
+
+
 def read_log(path: str | Path) -> list[dict]:
     """Lines of a per-sample log; a last line cut off by a crash is dropped (and removed from the file)."""
     path = Path(path)
@@ -454,6 +471,7 @@ def run_evaluation(
     verdict_rule: str = "rmr1-eval",
     chunk_size: int = 8,
     progress: bool = True,
+    both_orders: bool = False,
 ) -> dict:
     """Judge a benchmark, appending one log line per comparison as soon as its chunk is done.
 
@@ -473,6 +491,8 @@ def run_evaluation(
         verdict_rule: verdict rule name.
         chunk_size: comparisons generated (and logged) together.
         progress: show a progress bar.
+        both_orders: judge every comparison with the better response at A and at B (adds
+            ``position_consistency`` to the judge-quality metrics).
 
     Returns:
         The summary (also written to ``out/summary.json``).
@@ -487,6 +507,8 @@ def run_evaluation(
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "log.jsonl"
     comparisons = load_comparisons(benchmark, data, limit)
+    if both_orders:
+        comparisons = in_both_orders(comparisons, seed)
     log = read_log(log_path)
     done = {r["key"] for r in log}
     pending = [c for c in comparisons if c["key"] not in done]
@@ -566,6 +588,7 @@ def make_parser(subparsers=None):
     parser.add_argument("--style", choices=("instruct", "reasoning"), default="instruct")
     parser.add_argument("--verdict-rule", choices=sorted(VERDICT_RULES), default="rmr1-eval")
     parser.add_argument("--chunk-size", type=int, default=8, help="comparisons generated and logged together")
+    parser.add_argument("--both-orders", action="store_true", help="judge each comparison with the better response at A and at B")
     parser.add_argument("--quiet", action="store_true")
     return parser
 
@@ -578,7 +601,7 @@ def main(args=None) -> dict:
     summary = run_evaluation(
         args.benchmark, args.data, args.out, model=args.model, backend=args.backend, limit=args.limit, seed=args.seed,
         max_new_tokens=args.max_new_tokens, style=args.style, verdict_rule=args.verdict_rule, chunk_size=args.chunk_size,
-        progress=not args.quiet,
+        progress=not args.quiet, both_orders=args.both_orders,
     )  # fmt: skip
     if not args.quiet:
         print(format_scores(summary))

@@ -92,19 +92,26 @@ def plot_benchmark_scores(summaries: Mapping[str, Mapping], title: str = "Benchm
     return fig
 
 
-def plot_run_comparison(rows: Sequence[Mapping], title: str = "Before vs after"):
-    """Paired bars from :func:`rmr1_utils.evaluate.compare_summaries` rows.
+def plot_run_comparison(rows: Sequence[Mapping], title: str = "Before vs after", series: Sequence[str] = ("before", "after")):
+    """Grouped bars, one group per metric and one bar per run.
+
+    Args:
+        rows: :func:`rmr1_utils.evaluate.compare_summaries` rows (``metric``, ``before``, ``after``),
+            or any rows with ``metric`` and one value per name in ``series``.
+        title: the figure title.
+        series: the run names (row keys) to draw, in order.
 
     Returns:
         The matplotlib ``Figure``.
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(rows) + 2), 3.6))
-    x = range(len(rows))
-    ax.bar([i - 0.2 for i in x], [r["before"] for r in rows], width=0.4, label="before")
-    ax.bar([i + 0.2 for i in x], [r["after"] for r in rows], width=0.4, label="after")
-    ax.set_xticks(list(x), [r["metric"] for r in rows], rotation=45, ha="right")
+    fig, ax = plt.subplots(figsize=(max(5, 0.35 * len(series) * len(rows) + 2), 3.6))
+    width = 0.8 / len(series)
+    for k, name in enumerate(series):
+        offset = (k - (len(series) - 1) / 2) * width
+        ax.bar([i + offset for i in range(len(rows))], [r[name] for r in rows], width=width, label=name)
+    ax.set_xticks(list(range(len(rows))), [r["metric"] for r in rows], rotation=45, ha="right")
     ax.set_ylim(0, 1)
     ax.legend()
     ax.set_title(title)

@@ -290,3 +290,26 @@ def test_hub_benchmark_without_network_is_one_clear_line():
     assert str(e.value) == "allenai/reward-bench[filtered]: cannot load from the Hub (no network and not in the local cache)"
     with pytest.raises(DataError, match="expected a .jsonl, .json or .parquet file"):
         ev.load_comparisons("rewardbench", "no-such-file.txt")
+
+
+def test_both_orders_shows_each_pair_at_a_and_at_b(tmp_path):
+    """An always-A judge over both orders: every pair is right once and wrong once, so it is
+    never position-consistent and scores exactly 0.5."""
+    from rmr1_utils.openai_backend import OpenAIBackend
+
+    from .openai_test_server import OpenAITestServer
+
+    pairs = ev.load_comparisons("pairs", DATA_DIR / "quickstart_pairs.jsonl")
+    with OpenAITestServer(replies=_always_a) as server:
+        summary = ev.run_evaluation(
+            "pairs", DATA_DIR / "quickstart_pairs.jsonl", tmp_path, backend=OpenAIBackend(server.url, "always-a"),
+            progress=False, both_orders=True,
+        )  # fmt: skip
+    log = ev.read_log(tmp_path / "log.jsonl")
+    assert len(log) == 2 * len(pairs) == summary["comparisons"] and len({r["key"] for r in log}) == len(log)
+    for rs in ev._group(log, lambda r: r["id"]).values():
+        assert sorted(r["order"] for r in rs) == [0, 1] and {r["better_position"] for r in rs} == {"A", "B"}
+    assert summary["score"] == 0.5 and summary["quality"]["position_consistency"] == 0.0
+    # Order 0 is the seeded order of a one-order run.
+    single = {c["key"]: ev.shown_position(c, 0) for c in pairs}
+    assert all(r["better_position"] == single[r["key"]] for r in log if r["order"] == 0)
