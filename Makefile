@@ -67,11 +67,11 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
-# The main job. Until the end-to-end pipeline lands: judge the bundled pairs zero-shot with the
-# embedded SmolLM2-135M-Instruct and print the parsed judgements.
+# The main job: every stage of RM-R1 on the embedded SmolLM2-135M-Instruct, end to end on CPU —
+# data -> baseline eval -> distillation -> eval -> GRPO -> final eval, with a before/after table,
+# plots and a run folder (runs/pipeline-cpu; an interrupted run resumes). ~10 minutes on 2 cores.
 quickstart: setup
-	$(VENV)/bin/rmr1 judge --model embedded --data data/quickstart_pairs.jsonl \
-	  --max-new-tokens 256 --out runs/quickstart/judgements.jsonl
+	$(VENV)/bin/rmr1 pipeline --preset cpu --out runs/pipeline-cpu
 
 clean-venv:
 	rm -rf $(VENV)

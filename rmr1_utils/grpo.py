@@ -287,9 +287,16 @@ def sample_groups(
         ``(completion_ids, logprobs)`` per row: the sampled tokens and, for each, its log-prob
         under ``log_softmax(logits / temperature)`` — the quantity GRPO's loss recomputes.
     """
+    from rmr1_utils.generation import gqa_decoding
+
+    with gqa_decoding(model):
+        return _sample_groups(model, prompt_ids, settings, eos_token_ids, generator, min_shared_prefix)
+
+
+def _sample_groups(model, prompt_ids, settings, eos_token_ids, generator, min_shared_prefix):
     import torch
 
-    from rmr1_utils.generation import common_prefix_length
+    from rmr1_utils.generation import common_prefix_length, preallocate_cache
 
     device = next(model.parameters()).device
     distinct: dict[tuple[int, ...], int] = {}
@@ -328,7 +335,7 @@ def sample_groups(
 
     # 3. Repeat each prompt's cache for its rows, then decode; finished rows leave the batch.
     rows = torch.tensor(row_source, device=device)
-    cache = _repeat_cache(cache, rows)
+    cache = preallocate_cache(_repeat_cache(cache, rows), settings.max_new_tokens)
     logits = out.logits[:, -1, :][rows]
     mask = mask[rows]
     next_position = (positions[:, -1] + 1)[rows]
@@ -373,6 +380,86 @@ def sample_groups(
         logits = out.logits[:, -1, :]
         next_position = next_position + 1
     return completions, logprobs
+
+
+def group_advantages(rewards: Sequence[float], group_size: int, scale: bool = True) -> list[float]:
+    """GRPO's group-relative advantages: each reward minus its group's mean, over the group's std.
+
+    Groups are consecutive runs of ``group_size`` rewards (the trainer's layout). Like TRL with
+    ``scale_rewards: group``, the std is the unbiased one and ``1e-4`` keeps it from being zero.
+
+    Args:
+        rewards: one reward per completion.
+        group_size: completions per prompt.
+        scale: divide by the group's std (``False``: Dr. GRPO's unscaled advantages).
+
+    Returns:
+        One advantage per completion.
+    """
+    import statistics
+
+    if len(rewards) % group_size:
+        raise ValueError(f"{len(rewards)} rewards do not split into groups of {group_size}")
+    out = []
+    for start in range(0, len(rewards), group_size):
+        group = list(rewards[start : start + group_size])
+        mean = sum(group) / len(group)
+        std = statistics.stdev(group) if len(group) > 1 else 0.0
+        out += [(r - mean) / (std + 1e-4) if scale else r - mean for r in group]
+    return out
+
+
+def sample_group_records(
+    model, tokenizer, tasks: Sequence[dict], num_generations: int, settings: SamplingSettings, seed: int = 0, reward=None
+) -> list[dict]:
+    """Roll out GRPO groups for judge tasks and score them, for looking at (the rollout viewer).
+
+    Args:
+        model: the policy.
+        tokenizer: its tokenizer.
+        tasks: judge tasks (``messages`` or ``prompt``, ``winner``, ``id``, ``domain``).
+        num_generations: samples per task.
+        settings: the sampling distribution.
+        seed: generator seed.
+        reward: a TRL reward function (default :func:`rmr1_utils.rewards.rmr1_reward`).
+
+    Returns:
+        One record per task: ``id``, ``domain``, ``winner``, ``prompt`` (messages) and
+        ``samples`` — ``text``, ``reward``, ``advantage``, ``verdict``, ``tokens``, ``finished``.
+    """
+    import torch
+
+    from rmr1_utils.judgement import parse_judgement
+    from rmr1_utils.rewards import rmr1_reward
+
+    reward = reward or rmr1_reward
+    prompts = [t.get("prompt") or t["messages"] for t in tasks]
+    ids = [
+        tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
+        for p in prompts
+    ]
+    rows = [x for x in ids for _ in range(num_generations)]
+    configured = model.generation_config.eos_token_id
+    eos = {tokenizer.eos_token_id, *([configured] if isinstance(configured, int) else (configured or []))}
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        completions, _ = sample_groups(model, rows, settings, sorted(e for e in eos if e is not None), generator=generator)
+    texts = tokenizer.batch_decode(completions, skip_special_tokens=True)
+    winners = [t["winner"] for t in tasks for _ in range(num_generations)]
+    rewards = reward(texts, winner=winners)
+    advantages = group_advantages(rewards, num_generations)
+    records = []
+    for k, task in enumerate(tasks):
+        samples = []
+        for j in range(k * num_generations, (k + 1) * num_generations):
+            samples.append({
+                "text": texts[j], "reward": rewards[j], "advantage": advantages[j],
+                "verdict": parse_judgement(texts[j]).verdict, "tokens": len(completions[j]),
+                "finished": bool(completions[j]) and completions[j][-1] in eos,
+            })  # fmt: skip
+        records.append({"id": task.get("id"), "domain": task.get("domain"), "winner": task["winner"], "prompt": prompts[k],
+                        "samples": samples})  # fmt: skip
+    return records
 
 
 class GroupRollout:

@@ -305,3 +305,68 @@ class JudgementExplorer(_Pager):
 def judgement_explorer(records: Sequence[dict], pairs: Sequence[dict] | None = None) -> JudgementExplorer:
     """A :class:`JudgementExplorer` over judge records (display it as the last expression of a cell)."""
     return JudgementExplorer(records, pairs)
+
+
+class RolloutViewer(_Pager):
+    """GRPO groups one at a time: the samples of a group side by side with reward and advantage.
+
+    Args:
+        groups: records from :func:`rmr1_utils.grpo.sample_group_records`.
+
+    Attributes:
+        widget: the ``ipywidgets.VBox`` to display.
+        domain: domain filter; ``mixed_only``: only groups whose rewards differ (the ones that teach).
+        index: position among the filtered groups.
+    """
+
+    _noun = "groups"
+
+    def __init__(self, groups: Iterable[dict]):
+        import ipywidgets as w
+
+        self.groups = list(groups)
+        domains = sorted({str(g.get("domain") or "-") for g in self.groups})
+        self.domain = w.Dropdown(options=[ALL, *domains], value=ALL, description="domain")
+        self.mixed_only = w.Checkbox(value=False, description="mixed rewards only")
+        self._build([self.domain, self.mixed_only])
+
+    @property
+    def _total(self) -> int:
+        return len(self.groups)
+
+    @property
+    def filtered(self) -> list[dict]:
+        """The groups passing the filters, in input order."""
+        keep = []
+        for g in self.groups:
+            if self.domain.value not in (ALL, str(g.get("domain") or "-")):
+                continue
+            if self.mixed_only.value and len({s["reward"] for s in g["samples"]}) < 2:
+                continue
+            keep.append(g)
+        return keep
+
+    def _render(self, group: dict) -> str:
+        rewards = [s["reward"] for s in group["samples"]]
+        head = (
+            f"<div><b>{html.escape(str(group.get('id')))}</b> · {html.escape(str(group.get('domain') or '-'))} · label "
+            f"<b>{html.escape(str(group['winner']))}</b> · mean reward {sum(rewards) / len(rewards):+.2f}</div>"
+        )
+        user = next((m["content"] for m in reversed(group.get("prompt", [])) if m["role"] == "user"), "")
+        head += f"<details><summary>prompt</summary><div class='rmr1-pre'>{html.escape(user)}</div></details>"
+        columns = []
+        for k, sample in enumerate(group["samples"]):
+            colour = "#1a7f37" if sample["reward"] > 0 else "#b00"
+            state = "finished" if sample["finished"] else "truncated"
+            columns.append(
+                f"<div style='flex:1;min-width:180px'><div><b>sample {k + 1}</b> · <span style='color:{colour}'>reward "
+                f"{sample['reward']:+.2f}</span> · advantage {sample['advantage']:+.2f}</div>"
+                f"<div>verdict {sample['verdict'] or '–'} · {sample['tokens']} tokens, {state}</div>"
+                f"<div class='rmr1-pre'>{html.escape(sample['text'])}</div></div>"
+            )
+        return _CSS + head + f"<div style='display:flex;gap:8px;overflow-x:auto'>{''.join(columns)}</div>"
+
+
+def rollout_viewer(groups: Sequence[dict]) -> RolloutViewer:
+    """A :class:`RolloutViewer` over GRPO groups (display it as the last expression of a cell)."""
+    return RolloutViewer(groups)
