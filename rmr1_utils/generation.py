@@ -356,14 +356,15 @@ class TransformersBackend(GenerationBackend):
                 if prefix_kv is not None:
                     cache = copy.deepcopy(prefix_kv)
                     cache.batch_repeat_interleave(rows)
-                    kwargs["past_key_values"] = cache
+                    # Room for the suffixes and the new tokens: no whole-cache copy per decode step.
+                    kwargs["past_key_values"] = preallocate_cache(cache, width + params.max_new_tokens)
                 if params.temperature > 0:
                     # One generator state per (call seed, batch): reproducible, and batches differ.
                     torch.manual_seed(params.seed * 1_000_003 + b)
                     kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
                 else:
                     kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-                with torch.inference_mode():
+                with torch.inference_mode(), gqa_decoding(self.model):
                     out = self.model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device), **kwargs)
                 generated = out[:, prefix_len + width :].tolist()
                 for row, i in enumerate(batch):
