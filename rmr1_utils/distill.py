@@ -33,22 +33,21 @@ and QLoRA recipes for one GPU and a ``tiny-cpu`` recipe on the embedded 135M mod
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from trl import ModelConfig, SFTConfig, SFTTrainer
 
 from rmr1_utils.errors import RMR1Error
-from rmr1_utils.training import (  # noqa: F401 - make_cpu_safe/export_model are part of this stage's API
+from rmr1_utils.training import (
     RECIPES_ROOT,
-    export_model,
+    CPUSafeTrainingDefaults,
     load_trainable_model,
-    make_cpu_safe,
     parse_trl_args,
     resolve_data_path,
+    train_and_export,
+    write_report,  # noqa: F401 - make_cpu_safe/export_model are part of this stage's API
 )
 
 logger = logging.getLogger(__name__)
@@ -78,26 +77,10 @@ class DistillScriptArguments:
 
 
 @dataclass
-class DistillConfig(SFTConfig):
-    """TRL ``SFTConfig`` with automatic CPU-safe precision/checkpointing and our speed options.
-
-    Attributes:
-        bf16: ``None`` = automatic (CUDA with bf16 support: on; elsewhere off).
-        gradient_checkpointing: ``None`` = automatic (CUDA: on; CPU: off).
-        share_prompt_prefix: prefill a batch's common prompt prefix once (see module docstring).
-        min_shared_prefix: shortest common prefix (tokens) worth sharing.
-    """
-
-    bf16: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA with bf16, else off"})
-    gradient_checkpointing: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA, off on CPU"})
-    share_prompt_prefix: bool = field(default=True, metadata={"help": "prefill the batch's common prompt prefix once"})
-    min_shared_prefix: int = field(default=32, metadata={"help": "shortest common prefix worth sharing"})
-    save_strategy: str = field(default="no", metadata={"help": "checkpoints: 'no', 'steps' or 'epoch'"})
-    disable_tqdm: bool | None = field(default=False, metadata={"help": "hide the progress bar and per-step logs"})
-
-    def __post_init__(self):
-        make_cpu_safe(self)
-        super().__post_init__()
+class DistillConfig(CPUSafeTrainingDefaults, SFTConfig):
+    """TRL ``SFTConfig`` with automatic CPU-safe precision/checkpointing and the shared-prompt
+    prefill (``share_prompt_prefix``, ``min_shared_prefix``; see the module docstring and
+    :class:`~rmr1_utils.training.CPUSafeTrainingDefaults`)."""
 
 
 def make_parser(subparsers=None):
@@ -309,15 +292,9 @@ def main(args=None) -> dict:
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
-    resume = training_args.resume_from_checkpoint
-    if isinstance(resume, str) and resume.lower() in ("true", "last"):
-        resume = True
-    result = trainer.train(resume_from_checkpoint=resume)
-    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    export_dir = Path(script_args.export_dir or Path(training_args.output_dir) / "final")
-    if trainer.accelerator.is_main_process:
-        export_model(trainer, model_args, export_dir, merge_lora=script_args.merge_lora)
-    trainer.accelerator.wait_for_everyone()
+    result, export_dir, trainable = train_and_export(
+        trainer, training_args, model_args, script_args.export_dir, script_args.merge_lora
+    )
     report = {
         "export_dir": str(export_dir),
         "train_loss": result.training_loss,
@@ -327,6 +304,5 @@ def main(args=None) -> dict:
         "trainable_parameters": trainable,
         "runtime_s": result.metrics.get("train_runtime"),
     }
-    if trainer.accelerator.is_main_process:
-        (Path(training_args.output_dir) / "distill_report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    write_report(trainer, training_args.output_dir, "distill_report.json", report)
     return report

@@ -42,22 +42,21 @@ completions) so the whole course fits on a laptop — it exercises the mechanics
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from trl import GRPOConfig, GRPOTrainer, ModelConfig
 
 from rmr1_utils.errors import RMR1Error
 from rmr1_utils.training import (
     RECIPES_ROOT,
-    export_model,
+    CPUSafeTrainingDefaults,
     load_trainable_model,
-    make_cpu_safe,
     parse_trl_args,
     resolve_data_path,
+    train_and_export,
+    write_report,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,31 +98,21 @@ class GRPOScriptArguments:
 
 
 @dataclass
-class RMR1GRPOConfig(GRPOConfig):
-    """TRL ``GRPOConfig`` with automatic CPU-safe precision and our rollout/loss speed-ups.
+class RMR1GRPOConfig(CPUSafeTrainingDefaults, GRPOConfig):
+    """TRL ``GRPOConfig`` with automatic CPU-safe precision and our rollout/loss speed-ups
+    (the shared settings: :class:`~rmr1_utils.training.CPUSafeTrainingDefaults`).
 
     Attributes:
-        bf16: ``None`` = automatic (CUDA with bf16 support: on; elsewhere off).
-        gradient_checkpointing: ``None`` = automatic (CUDA: on; CPU: off).
         group_rollout: without vLLM, sample with :class:`GroupRollout` (each prompt prefilled once).
-        share_prompt_prefix: run each group's prompt once in the log-prob forward.
-        min_shared_prefix: shortest common prefix (tokens) worth sharing.
+        mask_truncated_completions: off on purpose (see the module docstring).
+
+    ``share_prompt_prefix`` here runs each group's prompt once in the log-prob forward.
     """
 
-    bf16: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA with bf16, else off"})
-    gradient_checkpointing: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA, off on CPU"})
     group_rollout: bool = field(default=True, metadata={"help": "prefill each prompt once for its group (no vLLM)"})
-    share_prompt_prefix: bool = field(default=True, metadata={"help": "one prompt forward per group in the loss"})
-    min_shared_prefix: int = field(default=32, metadata={"help": "shortest common prefix worth sharing"})
     mask_truncated_completions: bool = field(
         default=False, metadata={"help": "exclude truncated completions from the loss (see module docstring)"}
     )
-    save_strategy: str = field(default="no", metadata={"help": "checkpoints: 'no', 'steps' or 'epoch'"})
-    disable_tqdm: bool | None = field(default=False, metadata={"help": "hide the progress bar and per-step logs"})
-
-    def __post_init__(self):
-        make_cpu_safe(self)
-        super().__post_init__()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,15 +708,9 @@ def main(args=None) -> dict:
     else:
         script_args, training_args, model_args = parse_args(args)
     trainer, dropped = build_trainer(script_args, training_args, model_args)
-    resume = training_args.resume_from_checkpoint
-    if isinstance(resume, str) and resume.lower() in ("true", "last"):
-        resume = True
-    result = trainer.train(resume_from_checkpoint=resume)
-    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    export_dir = Path(script_args.export_dir or Path(training_args.output_dir) / "final")
-    if trainer.accelerator.is_main_process:
-        export_model(trainer, model_args, export_dir, merge_lora=script_args.merge_lora)
-    trainer.accelerator.wait_for_everyone()
+    result, export_dir, trainable = train_and_export(
+        trainer, training_args, model_args, script_args.export_dir, script_args.merge_lora
+    )
     rollout = trainer.rollout_func
     report = {
         "export_dir": str(export_dir),
@@ -742,6 +725,5 @@ def main(args=None) -> dict:
     }
     if rollout is not None:
         report["prefill_tokens"] = {"group": rollout.prefill_tokens, "per_row": rollout.prompt_tokens}
-    if trainer.accelerator.is_main_process:
-        (Path(training_args.output_dir) / "grpo_report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    write_report(trainer, training_args.output_dir, "grpo_report.json", report)
     return report

@@ -8,8 +8,10 @@ Writing those once here keeps the two entry points the same shape.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rmr1_utils.errors import RMR1Error
@@ -43,6 +45,31 @@ def make_cpu_safe(args) -> None:
         args.fp16 = args.fp16 or not args.bf16
     if args.gradient_checkpointing is None:
         args.gradient_checkpointing = True
+
+
+@dataclass
+class CPUSafeTrainingDefaults:
+    """The settings both training stages change from TRL's defaults; mixed in before the TRL config.
+
+    Attributes:
+        bf16: ``None`` = automatic (CUDA with bf16 support: on; elsewhere off).
+        gradient_checkpointing: ``None`` = automatic (CUDA: on; CPU: off).
+        share_prompt_prefix: run the prompt prefix a batch's rows share through the model once.
+        min_shared_prefix: shortest common prefix (tokens) worth sharing.
+        save_strategy: no checkpoints unless asked (a CPU run is minutes long).
+        disable_tqdm: keep the progress bar and per-step logs.
+    """
+
+    bf16: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA with bf16, else off"})
+    gradient_checkpointing: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA, off on CPU"})
+    share_prompt_prefix: bool = field(default=True, metadata={"help": "run the rows' shared prompt prefix once"})
+    min_shared_prefix: int = field(default=32, metadata={"help": "shortest common prefix worth sharing"})
+    save_strategy: str = field(default="no", metadata={"help": "checkpoints: 'no', 'steps' or 'epoch'"})
+    disable_tqdm: bool | None = field(default=False, metadata={"help": "hide the progress bar and per-step logs"})
+
+    def __post_init__(self):
+        make_cpu_safe(self)
+        super().__post_init__()
 
 
 def recipe_path(recipe: str, stage: str) -> Path:
@@ -176,3 +203,34 @@ def export_model(trainer, model_args, export_dir: str | Path, merge_lora: bool =
         trainer.save_model(str(export_dir))
     tokenizer.save_pretrained(export_dir)
     return export_dir
+
+
+def train_and_export(trainer, training_args, model_args, export_dir: str | None, merge_lora: bool) -> tuple:
+    """Train (resuming when ``resume_from_checkpoint`` says so), then export the plain HF model.
+
+    Args:
+        trainer: a TRL trainer, ready.
+        training_args: its config (``resume_from_checkpoint``: a path, ``true``/``last``, or empty).
+        model_args: the model options (for the QLoRA merge).
+        export_dir: the export folder (default ``<output_dir>/final``).
+        merge_lora: merge LoRA adapters into the export.
+
+    Returns:
+        ``(train_output, export_dir, trainable_parameters)``.
+    """
+    resume = training_args.resume_from_checkpoint
+    if isinstance(resume, str) and resume.lower() in ("true", "last"):
+        resume = True
+    result = trainer.train(resume_from_checkpoint=resume)
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    export_dir = Path(export_dir or Path(training_args.output_dir) / "final")
+    if trainer.accelerator.is_main_process:
+        export_model(trainer, model_args, export_dir, merge_lora=merge_lora)
+    trainer.accelerator.wait_for_everyone()
+    return result, export_dir, trainable
+
+
+def write_report(trainer, output_dir: str | Path, name: str, report: dict) -> None:
+    """Write a stage report as ``<output_dir>/<name>`` (main process only)."""
+    if trainer.accelerator.is_main_process:
+        (Path(output_dir) / name).write_text(json.dumps(report, indent=2, default=str) + "\n")

@@ -18,11 +18,11 @@ from rmr1_utils.distill import (
     DistillTrainer,
     load_sft_dataset,
     main,
-    make_cpu_safe,
     parse_args,
     shared_prefix_length,
 )
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.training import make_cpu_safe
 
 from .conftest import DATA_DIR, REPO_ROOT, run_rmr1
 
