@@ -507,28 +507,29 @@ class GroupRollout:
 # ---------------------------------------------------------------------------------------------
 
 
-def identical_prompt_runs(input_ids, attention_mask, prompt_length: int) -> list[tuple[int, int]]:
-    """Consecutive rows whose prompt part (ids and mask) is identical: ``[(start, end), ...]``."""
-    runs, start = [], 0
-    for row in range(1, input_ids.size(0) + 1):
-        if row == input_ids.size(0) or not (
-            bool((input_ids[row, :prompt_length] == input_ids[start, :prompt_length]).all())
-            and bool((attention_mask[row, :prompt_length] == attention_mask[start, :prompt_length]).all())
-        ):
-            runs.append((start, row))
-            start = row
-    return runs
+def prompt_groups(input_ids, attention_mask, prompt_length: int) -> list[list[int]]:
+    """Rows whose prompt part (ids and mask) is identical, grouped, in order of first appearance.
+
+    TRL shuffles a generation batch before splitting it into micro-batches, so a group's rows are
+    rarely adjacent: grouping is by content, not position.
+    """
+    groups: dict[tuple, list[int]] = {}
+    prompts, masks = input_ids[:, :prompt_length].tolist(), attention_mask[:, :prompt_length].tolist()
+    for row, (ids, mask) in enumerate(zip(prompts, masks)):
+        groups.setdefault((tuple(ids), tuple(mask)), []).append(row)
+    return list(groups.values())
 
 
 class RMR1GRPOTrainer(GRPOTrainer):
     """TRL ``GRPOTrainer`` whose log-prob forward runs each group's prompt once.
 
-    A group's rows repeat the same left-padded prompt. For each run of identical prompts in a
-    forward chunk, the prompt (minus its last token) goes through the model once, with gradients
-    when training; its KV cache is repeated for the run's rows, whose completions (plus the last
-    prompt token, which predicts the first completion token) go through TRL's fused LM head. Log-
-    probs, entropies and gradients equal the plain forward's (tested). Falls back to TRL's forward
-    for multimodal inputs, gradient checkpointing or ``share_prompt_prefix: false``.
+    A group's rows repeat the same left-padded prompt. For each set of rows with the same prompt
+    in a forward chunk (wherever TRL's shuffle put them), the prompt (minus its last token) goes
+    through the model once, with gradients when training; its KV cache is repeated for the rows,
+    whose completions (plus the last prompt token, which predicts the first completion token) go
+    through TRL's fused LM head. Rows alone with their prompt share one plain batched forward.
+    Log-probs, entropies and gradients equal the plain forward's (tested). Falls back to TRL's
+    forward for multimodal inputs, gradient checkpointing or ``share_prompt_prefix: false``.
 
     Attributes:
         shared_prefix_tokens_saved: prompt tokens not recomputed thanks to sharing.
@@ -556,10 +557,27 @@ class RMR1GRPOTrainer(GRPOTrainer):
         all_logps, all_entropies = [], []
         for start in range(0, input_ids.size(0), batch_size):
             ids, mask = input_ids[start : start + batch_size], attention_mask[start : start + batch_size]
-            for a, b in identical_prompt_runs(ids, mask, prompt_length):
-                logps, entropy = self._shared_prompt_forward(model, ids[a:b], mask[a:b], prompt_length, logits_to_keep)
-                all_logps.append(logps)
-                all_entropies.append(entropy)
+            groups = prompt_groups(ids, mask, prompt_length)
+            singles = [g[0] for g in groups if len(g) == 1]
+            order, logps, entropies = [], [], []
+            for rows in [g for g in groups if len(g) > 1]:
+                index = torch.tensor(rows, device=ids.device)
+                lp, ent = self._shared_prompt_forward(model, ids[index], mask[index], prompt_length, logits_to_keep)
+                order += rows
+                logps.append(lp)
+                entropies.append(ent)
+            if singles:  # rows alone with their prompt: one plain batched forward
+                index = torch.tensor(singles, device=ids.device)
+                lp, ent, _ = super()._get_per_token_logps_and_entropies(
+                    model, ids[index], mask[index], logits_to_keep, compute_entropy=compute_entropy
+                )
+                order += singles
+                logps.append(lp)
+                entropies.append(ent)
+            back = torch.argsort(torch.tensor(order, device=ids.device))  # to the chunk's row order
+            all_logps.append(torch.cat(logps)[back])
+            if compute_entropy:
+                all_entropies.append(torch.cat(entropies)[back])
         logps = torch.cat(all_logps, dim=0)
         entropies = torch.cat(all_entropies, dim=0) if compute_entropy else None
         return logps, entropies, None

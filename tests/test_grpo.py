@@ -18,9 +18,9 @@ from rmr1_utils.grpo import (
     RMR1GRPOConfig,
     SamplingSettings,
     build_trainer,
-    identical_prompt_runs,
     main,
     parse_args,
+    prompt_groups,
     sample_groups,
 )
 
@@ -180,12 +180,12 @@ def test_same_seed_same_tokens_as_transformers_generate(tiny, settings):
     assert ours == reference
 
 
-def test_identical_prompt_runs():
-    ids = torch.tensor([[0, 1, 2, 9], [0, 1, 2, 8], [3, 1, 2, 7], [3, 1, 2, 7], [0, 1, 2, 7]])
+def test_prompt_groups_group_by_content_not_position():
+    ids = torch.tensor([[0, 1, 2, 9], [3, 1, 2, 8], [0, 1, 2, 7], [3, 1, 2, 7], [5, 1, 2, 7]])
     mask = torch.ones_like(ids)
-    assert identical_prompt_runs(ids, mask, 3) == [(0, 2), (2, 4), (4, 5)]
-    mask[1, 0] = 0
-    assert identical_prompt_runs(ids, mask, 3) == [(0, 1), (1, 2), (2, 4), (4, 5)]
+    assert prompt_groups(ids, mask, 3) == [[0, 2], [1, 3], [4]]
+    mask[2, 0] = 0  # same ids, different padding: not the same prompt
+    assert prompt_groups(ids, mask, 3) == [[0], [1, 3], [2], [4]]
 
 
 # --- the trainer: rollout log-probs and the shared-prompt loss forward ------------------------
@@ -234,6 +234,9 @@ def test_shared_prompt_forward_gives_the_same_logps_entropies_and_gradients(tmp_
     extra = ("--use_peft", "true", "--lora_r", "4", "--lora_dropout", "0.0") if lora else ()
     trainer = _trainer(tmp_path, *extra)
     _, ids, mask, keep, completion_mask = _rollout_batch(trainer)
+    # TRL shuffles a generation batch before its micro-batches: the groups' rows are interleaved.
+    shuffle = torch.randperm(ids.size(0), generator=torch.Generator().manual_seed(0))
+    ids, mask, completion_mask = ids[shuffle], mask[shuffle], completion_mask[shuffle]
     model = trainer.model
     model.train()
 
