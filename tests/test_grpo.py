@@ -337,3 +337,43 @@ def test_cli(tmp_path):
     proc = run_rmr1("grpo", "--config", "tiny-cpu", "--reward_funcs", "no.such.reward", "--model_name_or_path", "tiny-random",
                     "--output_dir", str(tmp_path / "x"))  # fmt: skip
     assert proc.returncode == 2 and "no.such.reward" in proc.stderr.strip().splitlines()[-1]
+
+
+# --- what the lesson looks at: advantages and the rollout viewer ------------------------------
+
+
+def test_group_advantages_by_hand():
+    from rmr1_utils.grpo import group_advantages
+
+    adv = group_advantages([1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0], 4)
+    # mean −0.5; unbiased std of [1, −1, −1, −1] = sqrt((1.5² + 3 · 0.5²) / 3) = 1
+    assert adv[:4] == pytest.approx([1.5 / (1.0 + 1e-4), -0.5 / (1.0 + 1e-4)] + [-0.5 / (1.0 + 1e-4)] * 2)
+    assert adv[4:] == [0.0] * 4  # identical rewards: nothing to learn from this group
+    assert group_advantages([1.0, 3.0], 2, scale=False) == [-1.0, 1.0]
+    with pytest.raises(ValueError, match="groups of 3"):
+        group_advantages([1.0, 2.0], 3)
+
+
+def test_sample_group_records_and_the_rollout_viewer(tiny):
+    from rmr1_utils.grpo import load_grpo_dataset, sample_group_records
+    from rmr1_utils.widgets import rollout_viewer
+
+    model, tokenizer = tiny
+    dataset, _ = load_grpo_dataset("data/traces/cor_traces.jsonl", tokenizer, 1200, limit=3)
+    groups = sample_group_records(
+        model, tokenizer, list(dataset), 3, SamplingSettings(max_new_tokens=6), seed=0, reward=reward_token_count
+    )
+    assert [g["id"] for g in groups] == dataset["id"] and all(len(g["samples"]) == 3 for g in groups)
+    for g in groups:
+        rewards = [s["reward"] for s in g["samples"]]
+        assert sum(s["advantage"] for s in g["samples"]) == pytest.approx(0.0, abs=1e-6)
+        assert rewards == reward_token_count([s["text"] for s in g["samples"]])
+        assert all(s["tokens"] <= 6 for s in g["samples"])
+    viewer = rollout_viewer(groups)
+    assert len(viewer.filtered) == 3 and "3 of 3 groups" in viewer.status.value
+    html = viewer.view.value
+    assert "sample 3" in html and "advantage" in html and "label" in html
+    viewer.mixed_only.value = True
+    assert all(len({s["reward"] for s in g["samples"]}) > 1 for g in viewer.filtered)
+    viewer.domain.value = groups[0]["domain"]
+    assert all(g["domain"] == groups[0]["domain"] for g in viewer.filtered)
