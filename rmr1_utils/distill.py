@@ -292,7 +292,7 @@ def main(args=None) -> dict:
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
-    result, export_dir, trainable = train_and_export(
+    result, export_dir, trainable, ranks = train_and_export(
         trainer, training_args, model_args, script_args.export_dir, script_args.merge_lora
     )
     report = {
@@ -302,6 +302,7 @@ def main(args=None) -> dict:
         "train_examples": len(train_dataset),
         "dropped_too_long": dropped,
         "trainable_parameters": trainable,
+        "ranks": ranks,
         "runtime_s": result.metrics.get("train_runtime"),
     }
     write_report(trainer, training_args.output_dir, "distill_report.json", report)

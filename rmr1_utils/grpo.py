@@ -726,7 +726,7 @@ def main(args=None) -> dict:
     else:
         script_args, training_args, model_args = parse_args(args)
     trainer, dropped = build_trainer(script_args, training_args, model_args)
-    result, export_dir, trainable = train_and_export(
+    result, export_dir, trainable, ranks = train_and_export(
         trainer, training_args, model_args, script_args.export_dir, script_args.merge_lora
     )
     rollout = trainer.rollout_func
@@ -737,6 +737,7 @@ def main(args=None) -> dict:
         "train_tasks": len(trainer.train_dataset),
         "dropped_too_long": dropped,
         "trainable_parameters": trainable,
+        "ranks": ranks,
         "runtime_s": result.metrics.get("train_runtime"),
         "rollout": "vllm" if training_args.use_vllm else ("group" if rollout is not None else "trl"),
         "shared_prefix_tokens_saved": trainer.shared_prefix_tokens_saved,

@@ -23,8 +23,9 @@ RECIPES_ROOT = REPO_ROOT / "recipes"
 def make_cpu_safe(args) -> None:
     """Resolve automatic precision and checkpointing for the device at hand (in place).
 
-    On CPU, bf16/fp16 are turned off (bf16 is emulated and ~4× slower; fp16 is unsupported) and
-    gradient checkpointing is off unless set to ``True`` explicitly. On CUDA, ``None`` means bf16
+    On CPU, bf16/fp16 are turned off (bf16 is emulated and ~4× slower; fp16 is unsupported),
+    gradient checkpointing is off unless set to ``True`` explicitly, and ``use_cpu`` is set so
+    several CPU processes form one data-parallel group. On CUDA, ``None`` means bf16
     where supported (else fp16) and gradient checkpointing on (TRL's default).
 
     Args:
@@ -39,6 +40,9 @@ def make_cpu_safe(args) -> None:
         if args.gradient_checkpointing is None:
             args.gradient_checkpointing = False
         args.dataloader_pin_memory = False  # nothing to pin to without an accelerator
+        # Tells accelerate this is a CPU run: under torchrun / `accelerate launch --multi_gpu`
+        # the processes then join one gloo group (MULTI_CPU) instead of each training alone.
+        args.use_cpu = True
         return
     if args.bf16 is None:
         args.bf16 = torch.cuda.is_bf16_supported() and not args.fp16
@@ -205,6 +209,34 @@ def export_model(trainer, model_args, export_dir: str | Path, merge_lora: bool =
     return export_dir
 
 
+def rank_participation(trainer, steps: int) -> list[dict]:
+    """Every process's rank and optimizer steps, gathered (all processes must call this).
+
+    Returns:
+        ``[{"rank": 0, "steps": n}, {"rank": 1, "steps": n}, ...]`` — proof that every rank trained.
+    """
+    import torch
+
+    accelerator = trainer.accelerator
+    local = torch.tensor([[accelerator.process_index, steps]], device=accelerator.device)
+    gathered = accelerator.gather(local).tolist()
+    return [{"rank": int(r), "steps": int(n)} for r, n in gathered]
+
+
+def _step_counter():
+    from transformers import TrainerCallback
+
+    class StepCounter(TrainerCallback):
+        """Counts the optimizer steps this process took (resumed steps excluded)."""
+
+        steps = 0
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.steps += 1
+
+    return StepCounter()
+
+
 def train_and_export(trainer, training_args, model_args, export_dir: str | None, merge_lora: bool) -> tuple:
     """Train (resuming when ``resume_from_checkpoint`` says so), then export the plain HF model.
 
@@ -216,18 +248,22 @@ def train_and_export(trainer, training_args, model_args, export_dir: str | None,
         merge_lora: merge LoRA adapters into the export.
 
     Returns:
-        ``(train_output, export_dir, trainable_parameters)``.
+        ``(train_output, export_dir, trainable_parameters, ranks)`` — ``ranks`` from
+        :func:`rank_participation`.
     """
     resume = training_args.resume_from_checkpoint
     if isinstance(resume, str) and resume.lower() in ("true", "last"):
         resume = True
+    counter = _step_counter()
+    trainer.add_callback(counter)
     result = trainer.train(resume_from_checkpoint=resume)
+    ranks = rank_participation(trainer, counter.steps)
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     export_dir = Path(export_dir or Path(training_args.output_dir) / "final")
     if trainer.accelerator.is_main_process:
         export_model(trainer, model_args, export_dir, merge_lora=merge_lora)
     trainer.accelerator.wait_for_everyone()
-    return result, export_dir, trainable
+    return result, export_dir, trainable, ranks
 
 
 def write_report(trainer, output_dir: str | Path, name: str, report: dict) -> None:
