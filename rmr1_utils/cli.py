@@ -28,6 +28,7 @@ STAGES: dict[str, str] = {
     "distill": "rmr1_utils.distill",
     "grpo": "rmr1_utils.grpo",
     "pipeline": "rmr1_utils.pipeline",
+    "best-of-n": "rmr1_utils.reasrm",
 }
 
 #: Training stages parse their own arguments with TRL's ``TrlParser`` (``--config RECIPE.yaml``

@@ -45,6 +45,7 @@ import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from trl import GRPOConfig, GRPOTrainer, ModelConfig
 
@@ -80,8 +81,15 @@ class GRPOScriptArguments:
         max_train_samples: use only the first N tasks.
         max_prompt_length: drop tasks whose prompt is longer (tokens; the paper: 4096). Dropped,
             not truncated: a cut prompt loses one of the two responses.
-        reward_funcs: reward functions by dotted path (TRL protocol).
-        reward_weights: one weight per reward function (default: all 1).
+        reward_funcs: reward functions by dotted path (TRL protocol), or a trained ReasRM as the
+            reward of a *policy*: ``reasrm-reference`` (each sample vs the dataset's ``reference``,
+            both orders), ``reasrm-round-robin`` / ``reasrm-knockout`` (a tournament within each
+            group); see :mod:`rmr1_utils.reasrm`.
+        reasrm_judge: the ReasRM of ``reasrm-*`` rewards (model name or folder; the served model
+            name with ``reasrm_judge_url``).
+        reasrm_judge_url: an OpenAI-compatible server running the ReasRM (API key from ``OPENAI_API_KEY``).
+        reasrm_max_new_tokens: judgement length cap.
+        reasrm_cache: where judgements are cached across runs.
         export_dir: where the final plain HF model goes (default ``<output_dir>/final``).
         merge_lora: merge LoRA/QLoRA adapters into the base model for the export.
     """
@@ -91,7 +99,14 @@ class GRPOScriptArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "use only the first N tasks"})
     max_prompt_length: int | None = field(default=4096, metadata={"help": "drop longer prompts (tokens)"})
     reward_funcs: list[str] = field(
-        default_factory=lambda: ["rmr1_utils.rewards.rmr1_reward"], metadata={"help": "reward functions (dotted paths)"}
+        default_factory=lambda: ["rmr1_utils.rewards.rmr1_reward"],
+        metadata={"help": "reward functions: dotted paths, or reasrm-reference / reasrm-round-robin / reasrm-knockout"},
+    )
+    reasrm_judge: str | None = field(default=None, metadata={"help": "the ReasRM for reasrm-* rewards (model or served name)"})
+    reasrm_judge_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server running the ReasRM"})
+    reasrm_max_new_tokens: int = field(default=256, metadata={"help": "judgement length cap for reasrm-* rewards"})
+    reasrm_cache: str | None = field(
+        default=None, metadata={"help": "JSONL cache of judgements (default <output_dir>/judgements.jsonl)"}
     )
     export_dir: str | None = field(default=None, metadata={"help": "plain HF model folder (default <output_dir>/final)"})
     merge_lora: bool = field(default=True, metadata={"help": "merge adapters into the base model for the export"})
@@ -121,7 +136,12 @@ class RMR1GRPOConfig(CPUSafeTrainingDefaults, GRPOConfig):
 
 
 def load_grpo_dataset(path: str, tokenizer, max_prompt_length: int | None, limit: int | None = None, split: str = "train"):
-    """Judge tasks → a ``datasets.Dataset`` of conversational prompts with their labels.
+    """Judge tasks (training a ReasRM) or policy prompts (training a policy with a ReasRM reward)
+    → a ``datasets.Dataset`` of conversational prompts.
+
+    A JSONL file whose records have no ``winner`` but a ``prompt`` (a string or messages) holds
+    policy prompts; their ``reference`` (or, for preference pairs, ``chosen``) becomes the
+    ``reference`` column that ``reasrm-reference`` judges against.
 
     Args:
         path: judge tasks (see :class:`GRPOScriptArguments`).
@@ -139,21 +159,27 @@ def load_grpo_dataset(path: str, tokenizer, max_prompt_length: int | None, limit
     from rmr1_utils.data import load_judge_tasks
 
     resolved = resolve_data_path(path)
-    tasks = load_judge_tasks(resolved, split=split)
+    tasks = _policy_prompts(resolved)
+    if tasks is None:
+        tasks = load_judge_tasks(resolved, split=split)
     kept, dropped = [], 0
     for task in tasks:
         if limit is not None and len(kept) >= limit:
             break
         if max_prompt_length is not None:
+            messages = task.get("messages") or task["prompt"]
             n = len(
-                tokenizer.apply_chat_template(task["messages"], add_generation_prompt=True, tokenize=True, return_dict=True)[
-                    "input_ids"
-                ]
+                tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
             )
             if n > max_prompt_length:
                 dropped += 1
                 continue
-        kept.append({"prompt": task["messages"], "winner": task["winner"], "id": task["id"], "domain": task.get("domain", "")})
+        if "winner" in task:
+            kept.append(
+                {"prompt": task["messages"], "winner": task["winner"], "id": task["id"], "domain": task.get("domain", "")}
+            )
+        else:
+            kept.append(task)
     if not kept:
         raise RMR1Error(f"{resolved}: no task fits max_prompt_length={max_prompt_length} ({dropped} dropped)")
     if dropped:
@@ -161,6 +187,61 @@ def load_grpo_dataset(path: str, tokenizer, max_prompt_length: int | None, limit
             "%s: dropped %d of %d tasks longer than max_prompt_length=%s", resolved, dropped, len(tasks), max_prompt_length
         )
     return Dataset.from_list(kept), dropped
+
+
+def _policy_prompts(path: Path) -> list[dict] | None:
+    """Policy prompts from a JSONL file (``None`` when the file holds judge tasks or is a folder)."""
+    from rmr1_utils.data import read_jsonl
+
+    if path.is_dir() or path.suffix != ".jsonl" or not path.exists():
+        return None
+    records = read_jsonl(path)
+    if not records or "winner" in records[0] or "context_messages" in records[0] or "prompt" not in records[0]:
+        return None
+    out = []
+    for k, r in enumerate(records):
+        prompt = r.get("prompt")
+        if not prompt:
+            raise RMR1Error(f"{path}: record {k}: no prompt")
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        row = {"prompt": messages, "id": str(r.get("id", k)), "domain": r.get("domain", "")}
+        reference = r.get("reference", r.get("chosen"))
+        if reference is not None:
+            row["reference"] = reference
+        out.append(row)
+    return out
+
+
+def make_rewards(script_args: GRPOScriptArguments, output_dir: str, seed: int) -> list:
+    """The reward functions of a run: dotted paths imported, ``reasrm-*`` built around one judge."""
+    rewards, judge = [], None
+    for name in script_args.reward_funcs:
+        if not name.startswith("reasrm-"):
+            rewards.append(import_reward(name))
+            continue
+        from rmr1_utils import reasrm
+
+        mode = name.removeprefix("reasrm-")
+        if mode not in ("reference", *reasrm.TOURNAMENTS):
+            raise RMR1Error(f"unknown reward {name!r}: expected reasrm-reference, reasrm-round-robin or reasrm-knockout")
+        if judge is None:
+            judge = _make_judge(script_args, output_dir)
+        rewards.append(reasrm.reference_reward(judge) if mode == "reference" else reasrm.tournament_reward(judge, mode, seed))
+    return rewards
+
+
+def _make_judge(script_args: GRPOScriptArguments, output_dir: str):
+    from rmr1_utils.generation import backend_for
+    from rmr1_utils.reasrm import PairwiseJudge
+
+    if not script_args.reasrm_judge:
+        raise RMR1Error("reasrm-* rewards need reasrm_judge (a ReasRM model, or the served model name with reasrm_judge_url)")
+    if script_args.reasrm_judge_url:
+        backend = backend_for("openai", script_args.reasrm_judge, base_url=script_args.reasrm_judge_url)
+    else:
+        backend = backend_for("transformers", script_args.reasrm_judge)
+    cache = script_args.reasrm_cache or str(Path(output_dir) / "judgements.jsonl")
+    return PairwiseJudge(backend, max_new_tokens=script_args.reasrm_max_new_tokens, cache_path=cache)
 
 
 def import_reward(path: str):
@@ -677,7 +758,7 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is "experimental" in TRL 1.16
     trainer = RMR1GRPOTrainer(
         model=model,
-        reward_funcs=[import_reward(path) for path in script_args.reward_funcs],
+        reward_funcs=make_rewards(script_args, training_args.output_dir, training_args.seed),
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,

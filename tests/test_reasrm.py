@@ -1,0 +1,186 @@
+"""A ReasRM as the reward of policy training and for best-of-N: the reward rules, judge caching,
+costs, GRPO runs with both reward modes, and ``rmr1 best-of-n``.
+
+The judge is a real OpenAI-compatible server on 127.0.0.1 whose verdict follows a fixed rule
+(prefer the response with more of a marker), so every expected reward can be worked out by hand.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rmr1_utils.errors import DataError
+from rmr1_utils.openai_backend import OpenAIBackend
+from rmr1_utils.reasrm import (
+    PairwiseJudge,
+    best_of_n,
+    both_orders_wins,
+    reference_reward,
+    tournament_reward,
+    tournament_scores,
+)
+
+from .conftest import DATA_DIR, run_rmr1
+from .openai_test_server import OpenAITestServer
+
+
+def _responses(request) -> tuple[str, str]:
+    text = request["messages"][-1]["content"]
+    a = text.split("[The Start of Chatbot A's Response]\n", 1)[1].split("\n[The End of Chatbot A's Response]", 1)[0]
+    b = text.split("[The Start of Chatbot B's Response]\n", 1)[1].split("\n[The End of Chatbot B's Response]", 1)[0]
+    return a, b
+
+
+def prefers(marker: str, biased_to_a: bool = False):
+    """A judge that prefers the response with more ``marker``; a tie gives no verdict (or A if biased)."""
+
+    def reply(request):
+        a, b = _responses(request)
+        if a.count(marker) == b.count(marker):
+            return ["<answer>[[A]]</answer>" if biased_to_a else "<eval>I cannot tell.</eval>"]
+        return [f"<eval>…</eval>\n<answer>[[{'A' if a.count(marker) > b.count(marker) else 'B'}]]</answer>"]
+
+    return reply
+
+
+def prefers_density(marker: str):
+    """A judge that prefers the response in which ``marker`` is denser (ties: no verdict)."""
+
+    def reply(request):
+        a, b = (r.count(marker) / max(1, len(r)) for r in _responses(request))
+        return ["<eval>I cannot tell.</eval>" if a == b else f"<answer>[[{'A' if a > b else 'B'}]]</answer>"]
+
+    return reply
+
+
+@pytest.fixture
+def judge_server():
+    with OpenAITestServer(replies=prefers("GOOD")) as server:
+        yield server
+
+
+def _judge(server, **kw) -> PairwiseJudge:
+    return PairwiseJudge(OpenAIBackend(server.url, "judge"), max_new_tokens=64, **kw)
+
+
+def test_both_orders_cancel_a_position_bias():
+    with OpenAITestServer(replies=prefers("GOOD", biased_to_a=True)) as server:
+        judge = _judge(server)
+        # Equal answers: the biased judge says A both times, so each side wins once.
+        assert both_orders_wins(judge, [("Q?", "same", "same too")]) == [(1, 1)]
+        assert both_orders_wins(judge, [("Q?", "GOOD", "bad")]) == [(2, 0)]
+
+
+def test_reference_reward_and_caching(judge_server, tmp_path):
+    judge = _judge(judge_server, cache_path=tmp_path / "cache.jsonl")
+    reward = reference_reward(judge)
+    prompts = [[{"role": "user", "content": "Say something good."}]] * 3
+    completions = [[{"role": "assistant", "content": c}] for c in ("GOOD GOOD", "meh", "GOOD")]
+    rewards = reward(prompts=prompts, completions=completions, reference=["GOOD", "GOOD", "GOOD"])
+    assert rewards == [1.0, 0.0, 0.0]  # beats the reference both times / loses both / ties (no verdicts)
+    # 2 judgements per sample, but "GOOD" vs the reference "GOOD" reads the same in both orders:
+    # the cache serves the second one.
+    assert judge.calls == 5 and judge.hits == 1
+    assert len(judge_server.requests) == 5
+    again = reward(prompts=prompts, completions=completions, reference=["GOOD"] * 3)
+    assert again == rewards and judge.calls == 5 and judge.hits == 7  # all from the cache
+    reloaded = _judge(judge_server, cache_path=tmp_path / "cache.jsonl")
+    assert reference_reward(reloaded)(prompts=prompts, completions=completions, reference=["GOOD"] * 3) == rewards
+    assert reloaded.calls == 0 and len(judge_server.requests) == 5  # the disk cache answered
+    with pytest.raises(DataError, match="reference"):
+        reward(prompts=prompts, completions=completions)
+
+
+def test_round_robin_scores_and_cost(judge_server):
+    judge = _judge(judge_server)
+    candidates = ["GOOD GOOD GOOD", "GOOD", "GOOD GOOD", "bad"]
+    scores = tournament_scores(judge, "Q?", candidates, "round-robin")
+    assert scores == [1.0, pytest.approx(1 / 3), pytest.approx(2 / 3), 0.0]
+    assert judge.calls == 4 * 3  # G(G-1) judgements: every pair, both orders
+
+
+def test_knockout_scores_cost_and_seed(judge_server):
+    judge = _judge(judge_server)
+    candidates = ["GOOD GOOD GOOD", "GOOD", "GOOD GOOD", "bad", "GOOD GOOD GOOD GOOD"]
+    scores = tournament_scores(judge, "Q?", candidates, "knockout", seed=3)
+    assert scores[4] == 1.0 and max(scores[:4]) < 1.0  # the strongest wins every round it plays
+    assert judge.calls <= 2 * (len(candidates) - 1)  # 2 judgements per match, G-1 matches (a bye is free)
+    assert tournament_scores(judge, "Q?", candidates, "knockout", seed=3) == scores  # seeded bracket
+    index, _ = best_of_n(judge, "Q?", candidates, "knockout", seed=3)
+    assert index == 4
+    assert best_of_n(judge, "Q?", ["only"])[0] == 0
+
+
+def test_tournament_reward_groups_by_prompt(judge_server):
+    judge = _judge(judge_server)
+    reward = tournament_reward(judge, "round-robin")
+    p1 = [{"role": "user", "content": "one"}]
+    p2 = [{"role": "user", "content": "two"}]
+    prompts = [p1, p2, p1, p2]  # groups interleaved, as after TRL's shuffle
+    completions = ["GOOD", "x", "y", "GOOD GOOD"]
+    assert reward(prompts=prompts, completions=completions) == [1.0, 0.0, 0.0, 1.0]
+    assert reward.__name__ == "reasrm_round_robin"
+
+
+@pytest.mark.parametrize("mode", ["reasrm-reference", "reasrm-round-robin", "reasrm-knockout"])
+def test_grpo_trains_a_policy_with_the_reasrm_reward(tmp_path, mode):
+    from rmr1_utils import grpo
+
+    with OpenAITestServer(replies=prefers_density("e")) as server:
+        report = grpo.main([
+            "--config", "tiny-cpu", "--model_name_or_path", "tiny-random", "--output_dir", str(tmp_path / "run"),
+            "--dataset_path", str(DATA_DIR / "policy_prompts.jsonl"), "--max_train_samples", "4", "--max_steps", "2",
+            "--max_completion_length", "12", "--learning_rate", "1e-3", "--reward_funcs", mode,
+            "--reasrm_judge", "judge", "--reasrm_judge_url", server.url,
+        ])  # fmt: skip
+        requests = len(server.requests)
+    steps = [h for h in report["log_history"] if "reward" in h]
+    assert len(steps) == 2 and requests > 0
+    assert all(0.0 <= h["reward"] <= 1.0 for h in steps)
+    assert any(h["grad_norm"] > 0 for h in steps)  # the judge's preferences vary inside groups
+    cached = (tmp_path / "run" / "judgements.jsonl").read_text().splitlines()
+    assert len(cached) == requests  # every judgement generated once, and kept
+    if mode == "reasrm-reference":
+        assert requests <= 2 * 8 * 2  # ≤ 2 judgements per sample: 8 samples per step, 2 steps
+
+
+def test_policy_prompts_dataset(tiny):
+    from rmr1_utils.grpo import load_grpo_dataset
+
+    _, tokenizer = tiny
+    dataset, dropped = load_grpo_dataset(str(DATA_DIR / "policy_prompts.jsonl"), tokenizer, 4096)
+    assert len(dataset) == 24 and dropped == 0
+    row = dataset[0]
+    assert row["prompt"][0]["role"] == "user" and row["reference"].startswith("Let's solve")
+
+
+def test_best_of_n_cli(tmp_path):
+    data = tmp_path / "candidates.jsonl"
+    data.write_text(
+        json.dumps({"prompt": "Which is good?", "candidates": ["bad", "GOOD GOOD", "GOOD"]}) + "\n"
+        + json.dumps({"context": [{"role": "user", "content": "Again?"}], "candidates": ["GOOD", "no"]}) + "\n"
+    )  # fmt: skip
+    with OpenAITestServer(replies=prefers("GOOD")) as server:
+        proc = run_rmr1("best-of-n", "--data", str(data), "--out", str(tmp_path / "picks.jsonl"), "--judge", "judge",
+                        "--judge-url", server.url, "--tournament", "round-robin")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    picks = [json.loads(line) for line in (tmp_path / "picks.jsonl").read_text().splitlines()]
+    assert [p["best"] for p in picks] == ["GOOD GOOD", "GOOD"] and picks[0]["scores"] == [0.0, 1.0, 0.5]
+    assert "judge calls 8" in proc.stdout  # 3·2 + 2·1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "x", "candidates": []}) + "\n")
+    proc = run_rmr1("best-of-n", "--data", str(bad), "--out", str(tmp_path / "o.jsonl"))
+    assert proc.returncode == 2 and "record 0" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_best_of_n_cli_samples_candidates_from_a_policy(tmp_path):
+    data = tmp_path / "prompts.jsonl"
+    data.write_text(json.dumps({"prompt": "Name a colour."}) + "\n")
+    with OpenAITestServer(replies=prefers("e")) as server:
+        proc = run_rmr1("best-of-n", "--data", str(data), "--out", str(tmp_path / "picks.jsonl"), "--policy", "tiny-random",
+                        "--n", "3", "--policy-max-new-tokens", "8", "--judge", "judge", "--judge-url", server.url)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pick = json.loads((tmp_path / "picks.jsonl").read_text())
+    assert len(pick["candidates"]) == 3 and pick["best"] == pick["candidates"][pick["best_index"]]
