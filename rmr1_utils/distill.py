@@ -46,6 +46,7 @@ from rmr1_utils.training import (
     load_trainable_model,
     parse_trl_args,
     resolve_data_path,
+    stage_arguments,
     train_and_export,
     write_report,  # noqa: F401 - make_cpu_safe/export_model are part of this stage's API
 )
@@ -267,12 +268,7 @@ def main(args=None) -> dict:
     """
     from trl import get_peft_config
 
-    if isinstance(args, tuple):
-        script_args, training_args, model_args = args
-    else:
-        script_args, training_args, model_args = parse_args(args)
-    if not model_args.model_name_or_path:
-        raise RMR1Error("model_name_or_path is required (e.g. embedded, Qwen/Qwen2.5-1.5B-Instruct)")
+    script_args, training_args, model_args = stage_arguments(args, parse_args)
 
     model, tokenizer = load_trainable_model(model_args, training_args)
     train_dataset, dropped = load_sft_dataset(

@@ -15,6 +15,7 @@ is the baseline that always works; faster backends plug in behind the same inter
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -129,6 +130,7 @@ def _sdpa_gqa_attention(module, query, key, value, attention_mask, dropout=0.0, 
     return out.transpose(1, 2).contiguous(), None
 
 
+@functools.cache  # once per process
 def _register_gqa_attention() -> None:
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
@@ -183,11 +185,14 @@ def preallocate_cache(cache, extra_tokens: int):
 
     if not all(type(layer) is DynamicLayer and layer.is_initialized for layer in cache.layers):
         return cache
-    cache.layers = [_PreallocatedLayer(layer.keys, layer.values, extra_tokens) for layer in cache.layers]
+    layer_class = _preallocated_layer_class()
+    cache.layers = [layer_class(layer.keys, layer.values, extra_tokens) for layer in cache.layers]
     return cache
 
 
+@functools.cache  # built on first use: transformers is imported lazily
 def _preallocated_layer_class():
+    import torch
     from transformers.cache_utils import DynamicLayer
 
     class PreallocatedLayer(DynamicLayer):
@@ -212,9 +217,9 @@ def _preallocated_layer_class():
         def update(self, key_states, value_states, *args, **kwargs):
             n = key_states.shape[-2]
             if self.length + n > self._k.shape[2]:  # out of room: grow like a DynamicLayer would
-                grow = max(n, self._k.shape[2] // 2)
-                self._k = torch_cat_room(self._k, grow)
-                self._v = torch_cat_room(self._v, grow)
+                room = max(n, self._k.shape[2] // 2)
+                self._k = torch.cat([self._k, self._k.new_empty((*self._k.shape[:2], room, self._k.shape[3]))], dim=2)
+                self._v = torch.cat([self._v, self._v.new_empty((*self._v.shape[:2], room, self._v.shape[3]))], dim=2)
             self._k[:, :, self.length : self.length + n] = key_states
             self._v[:, :, self.length : self.length + n] = value_states
             self.length += n
@@ -232,22 +237,23 @@ def _preallocated_layer_class():
     return PreallocatedLayer
 
 
-def torch_cat_room(buffer, extra: int):
-    """``buffer`` with ``extra`` more (uninitialised) positions along dim 2."""
-    import torch
-
-    room = buffer.new_empty((*buffer.shape[:2], extra, buffer.shape[3]))
-    return torch.cat([buffer, room], dim=2)
-
-
-def _PreallocatedLayer(keys, values, extra_tokens):  # noqa: N802 - a class built lazily (transformers import)
-    global _PREALLOCATED_LAYER
-    if _PREALLOCATED_LAYER is None:
-        _PREALLOCATED_LAYER = _preallocated_layer_class()
-    return _PREALLOCATED_LAYER(keys, values, extra_tokens)
+def prompt_ids(tokenizer, messages: Messages) -> list[int]:
+    """Token ids of a conversation as the model reads it: chat template plus generation prompt."""
+    return list(
+        tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
+    )
 
 
-_PREALLOCATED_LAYER = None
+def eos_token_ids(model, tokenizer) -> list[int]:
+    """Every token that ends a completion: the model's generation config's EOS ids and the tokenizer's."""
+    ids: set[int] = set()
+    for source in (getattr(model, "generation_config", None), tokenizer):
+        eos = getattr(source, "eos_token_id", None)
+        if isinstance(eos, int):
+            ids.add(eos)
+        elif isinstance(eos, (list, tuple)):
+            ids.update(int(i) for i in eos)
+    return sorted(ids)
 
 
 class TransformersBackend(GenerationBackend):
@@ -278,26 +284,9 @@ class TransformersBackend(GenerationBackend):
         self.prefix_cache = prefix_cache
         self.min_prefix_tokens = min_prefix_tokens
 
-    def _eos_ids(self) -> list[int]:
-        ids: set[int] = set()
-        for source in (getattr(self.model, "generation_config", None), self.tokenizer):
-            eos = getattr(source, "eos_token_id", None)
-            if isinstance(eos, int):
-                ids.add(eos)
-            elif isinstance(eos, (list, tuple)):
-                ids.update(int(i) for i in eos)
-        return sorted(ids)
-
     def encode(self, conversations: Sequence[Messages]) -> list[list[int]]:
         """Token ids of each conversation rendered with the generation prompt."""
-        return [
-            list(
-                self.tokenizer.apply_chat_template(list(c), add_generation_prompt=True, tokenize=True, return_dict=True)[
-                    "input_ids"
-                ]
-            )
-            for c in conversations
-        ]
+        return [prompt_ids(self.tokenizer, c) for c in conversations]
 
     def _prefill(self, prefix: list[int], device):
         """KV cache of the shared prefix (batch of one), or ``None`` if the model can't reuse one."""
@@ -321,7 +310,7 @@ class TransformersBackend(GenerationBackend):
         # together with little padding.
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
         results: list[list[Completion] | None] = [None] * len(prompts)
-        eos_ids = self._eos_ids()
+        eos_ids = eos_token_ids(self.model, self.tokenizer)
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos_ids[0]
         device = next(self.model.parameters()).device
         was_training = self.model.training

@@ -56,6 +56,7 @@ from rmr1_utils.training import (
     load_trainable_model,
     parse_trl_args,
     resolve_data_path,
+    stage_arguments,
     train_and_export,
     write_report,
 )
@@ -157,6 +158,7 @@ def load_grpo_dataset(path: str, tokenizer, max_prompt_length: int | None, limit
     from datasets import Dataset
 
     from rmr1_utils.data import load_judge_tasks
+    from rmr1_utils.generation import prompt_ids
 
     resolved = resolve_data_path(path)
     tasks = _policy_prompts(resolved)
@@ -167,11 +169,7 @@ def load_grpo_dataset(path: str, tokenizer, max_prompt_length: int | None, limit
         if limit is not None and len(kept) >= limit:
             break
         if max_prompt_length is not None:
-            messages = task.get("messages") or task["prompt"]
-            n = len(
-                tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
-            )
-            if n > max_prompt_length:
+            if len(prompt_ids(tokenizer, task.get("messages") or task["prompt"])) > max_prompt_length:
                 dropped += 1
                 continue
         if "winner" in task:
@@ -190,14 +188,19 @@ def load_grpo_dataset(path: str, tokenizer, max_prompt_length: int | None, limit
 
 
 def _policy_prompts(path: Path) -> list[dict] | None:
-    """Policy prompts from a JSONL file (``None`` when the file holds judge tasks or is a folder)."""
-    from rmr1_utils.data import read_jsonl
+    """Policy prompts from a JSONL file (``None`` when the file holds judge tasks or is a folder).
+
+    Only the first record is read to tell the two apart; judge-task files are then read once, by
+    :func:`rmr1_utils.data.load_judge_tasks`.
+    """
+    from rmr1_utils.data import iter_jsonl, read_jsonl
 
     if path.is_dir() or path.suffix != ".jsonl" or not path.exists():
         return None
-    records = read_jsonl(path)
-    if not records or "winner" in records[0] or "context_messages" in records[0] or "prompt" not in records[0]:
+    _, first, _ = next(iter_jsonl(path), (0, None, None))
+    if not isinstance(first, dict) or "winner" in first or "context_messages" in first or "prompt" not in first:
         return None
+    records = read_jsonl(path)
     out = []
     for k, r in enumerate(records):
         prompt = r.get("prompt")
@@ -325,12 +328,6 @@ class SamplingSettings:
         return processors
 
 
-def _repeat_cache(cache, index):
-    """Select/repeat the batch rows of a KV cache in place (``index``: row → source row)."""
-    cache.reorder_cache(index)
-    return cache
-
-
 def sample_groups(
     model,
     prompt_ids: Sequence[Sequence[int]],
@@ -382,7 +379,8 @@ def _sample_groups(model, prompt_ids, settings, eos_token_ids, generator, min_sh
     cache = None
     if shared:
         out = model(input_ids=torch.tensor([prompts[0][:shared]], device=device), use_cache=True, logits_to_keep=1)
-        cache = _repeat_cache(out.past_key_values, torch.zeros(len(prompts), dtype=torch.long, device=device))
+        cache = out.past_key_values
+        cache.reorder_cache(torch.zeros(len(prompts), dtype=torch.long, device=device))  # one copy per distinct prompt
 
     # 2. Each distinct prompt's remainder, once. Pads sit between the shared prefix and the
     #    remainder (hidden by the mask; positions skip them), so the prefix keeps its positions.
@@ -405,7 +403,8 @@ def _sample_groups(model, prompt_ids, settings, eos_token_ids, generator, min_sh
 
     # 3. Repeat each prompt's cache for its rows, then decode; finished rows leave the batch.
     rows = torch.tensor(row_source, device=device)
-    cache = preallocate_cache(_repeat_cache(cache, rows), settings.max_new_tokens)
+    cache.reorder_cache(rows)  # row -> its prompt's cache (repeats a group's)
+    cache = preallocate_cache(cache, settings.max_new_tokens)
     logits = out.logits[:, -1, :][rows]
     mask = mask[rows]
     next_position = (positions[:, -1] + 1)[rows]
@@ -435,7 +434,7 @@ def _sample_groups(model, prompt_ids, settings, eos_token_ids, generator, min_sh
             break
         if bool(finished.any()):
             keep = (~finished).nonzero().squeeze(1)
-            cache = _repeat_cache(cache, keep)
+            cache.reorder_cache(keep)
             alive, tokens, mask, next_position = alive[keep], tokens[keep], mask[keep], next_position[keep]
             if history is not None:
                 history = history[keep]
@@ -499,21 +498,17 @@ def sample_group_records(
     """
     import torch
 
+    from rmr1_utils.generation import eos_token_ids, prompt_ids
     from rmr1_utils.judgement import parse_judgement
     from rmr1_utils.rewards import rmr1_reward
 
     reward = reward or rmr1_reward
     prompts = [t.get("prompt") or t["messages"] for t in tasks]
-    ids = [
-        tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
-        for p in prompts
-    ]
-    rows = [x for x in ids for _ in range(num_generations)]
-    configured = model.generation_config.eos_token_id
-    eos = {tokenizer.eos_token_id, *([configured] if isinstance(configured, int) else (configured or []))}
+    rows = [prompt_ids(tokenizer, p) for p in prompts for _ in range(num_generations)]
+    eos = eos_token_ids(model, tokenizer)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        completions, _ = sample_groups(model, rows, settings, sorted(e for e in eos if e is not None), generator=generator)
+        completions, _ = sample_groups(model, rows, settings, eos, generator=generator)
     texts = tokenizer.batch_decode(completions, skip_special_tokens=True)
     winners = [t["winner"] for t in tasks for _ in range(num_generations)]
     rewards = reward(texts, winner=winners)
@@ -735,8 +730,6 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     """
     from trl import get_peft_config
 
-    if not model_args.model_name_or_path:
-        raise RMR1Error("model_name_or_path is required (e.g. embedded, Qwen/Qwen2.5-1.5B-Instruct)")
     check_generation_kwargs(training_args)
     if training_args.use_vllm:
         from rmr1_utils.vllm_backend import vllm_available
@@ -802,10 +795,7 @@ def main(args=None) -> dict:
         "trainable_parameters", "runtime_s", "rollout"}``; also written to
         ``<output_dir>/grpo_report.json``.
     """
-    if isinstance(args, tuple):
-        script_args, training_args, model_args = args
-    else:
-        script_args, training_args, model_args = parse_args(args)
+    script_args, training_args, model_args = stage_arguments(args, parse_args)
     trainer, dropped = build_trainer(script_args, training_args, model_args)
     result, export_dir, trainable, ranks = train_and_export(
         trainer, training_args, model_args, script_args.export_dir, script_args.merge_lora

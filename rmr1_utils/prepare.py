@@ -299,7 +299,9 @@ def iter_source(source: SourceConfig, base: Path | None = None) -> tuple[str, It
 
 def prompt_tokens(tokenizer, messages: list[dict]) -> int:
     """Token count of a judge prompt as the model sees it (chat template + generation prompt)."""
-    return len(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+    from rmr1_utils.generation import prompt_ids
+
+    return len(prompt_ids(tokenizer, messages))
 
 
 def _left_truncate(tokenizer, text: str, drop: int) -> str | None:

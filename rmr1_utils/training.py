@@ -130,6 +130,16 @@ def parse_trl_args(dataclass_types: tuple, stage: str, args: Sequence[str] | Non
         raise RMR1Error(str(e)) from None
 
 
+def stage_arguments(args, parse) -> tuple:
+    """A training stage's three parsed dataclasses, from what its ``main`` was given.
+
+    Args:
+        args: the tuple of parsed dataclasses (returned as is), an argv list, or ``None`` (``sys.argv``).
+        parse: the stage's ``parse_args``.
+    """
+    return args if isinstance(args, tuple) else parse(args)
+
+
 def resolve_data_path(path: str | Path) -> Path:
     """A data path as given, or relative to the repository (recipes name repository paths)."""
     p = Path(path)
@@ -157,6 +167,8 @@ def load_trainable_model(model_args, training_args):
     """
     from rmr1_utils.models import load_model_and_tokenizer
 
+    if not model_args.model_name_or_path:
+        raise RMR1Error("model_name_or_path is required (e.g. embedded, Qwen/Qwen2.5-1.5B-Instruct)")
     dtype = None if model_args.dtype in (None, "auto") else model_args.dtype
     if training_args.bf16 and dtype is None:
         dtype = "bfloat16"
