@@ -241,14 +241,44 @@ def convert_hh_rlhf(record: dict, source: str = "hh-rlhf", domain: str | None = 
     return make_pair(source, domain or "safety", chosen_text, rejected_text, context=context)
 
 
+#: The fields of a pair's ``verifiable`` mapping (what the rule teacher writes a trace from).
+VERIFIABLE_FIELDS = ("solution", "chosen_quote", "rejected_quote")
+
+
+def check_verifiable(verifiable, chosen: str, rejected: str) -> dict:
+    """Validate a pair's ``verifiable`` mapping: the judge's solution and a verbatim quote of each response.
+
+    Args:
+        verifiable: the mapping (``solution``, ``chosen_quote``, ``rejected_quote``; ``family``
+            and ``type`` optional).
+        chosen, rejected: the pair's responses (each quote must occur in its response).
+
+    Returns:
+        The mapping.
+
+    Raises:
+        RecordError: not a mapping, a field missing or empty, or a quote not found verbatim.
+    """
+    if not isinstance(verifiable, dict):
+        raise RecordError("bad_verifiable", f"verifiable must be a mapping with {', '.join(VERIFIABLE_FIELDS)}")
+    for name in VERIFIABLE_FIELDS:
+        value = verifiable.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise RecordError("bad_verifiable", f"verifiable.{name} must be a non-empty string")
+    for name, response in (("chosen_quote", chosen), ("rejected_quote", rejected)):
+        if verifiable[name] not in response:
+            raise RecordError("bad_verifiable", f"verifiable.{name} is not a verbatim part of the response it quotes")
+    return verifiable
+
+
 def convert_pairs(record: dict, source: str = "local", domain: str | None = None) -> dict:
-    """Our own pair records, validated (``id``/``source``/``domain`` kept when present)."""
+    """Our own pair records, validated (``id``/``source``/``domain`` and ``verifiable`` kept when present)."""
     context = record.get("context")
     if context is not None:
         context = _check_messages(context, "context")
     elif "prompt" not in record:
         raise RecordError("missing_field", "missing field 'prompt' or 'context'")
-    return make_pair(
+    pair = make_pair(
         record.get("source") or source,
         record.get("domain") or domain or "chat",
         _text(record, "chosen"),
@@ -257,6 +287,9 @@ def convert_pairs(record: dict, source: str = "local", domain: str | None = None
         context=context,
         id=record.get("id"),
     )
+    if record.get("verifiable") is not None:
+        pair["verifiable"] = check_verifiable(record["verifiable"], pair["chosen"], pair["rejected"])
+    return pair
 
 
 def convert_rmr1_released(record: dict, source: str = "rmr1", domain: str | None = None) -> dict:
@@ -292,6 +325,8 @@ def convert_rmr1_released(record: dict, source: str = "rmr1", domain: str | None
     }
     if trace is not None:
         task["trace"] = trace
+    if isinstance(record.get("verifiable"), dict):
+        task["verifiable"] = record["verifiable"]
     return task
 
 

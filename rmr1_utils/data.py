@@ -202,7 +202,7 @@ def pair_to_judge_task(pair: dict, chosen_position: str, style: str = "instruct"
         style: ``"instruct"`` or ``"reasoning"``.
 
     Returns:
-        ``{"id", "source", "domain", "messages", "winner"}``.
+        ``{"id", "source", "domain", "messages", "winner"}``, plus the pair's ``verifiable`` when it has one.
     """
     if chosen_position not in POSITIONS:
         raise ValueError(f"chosen_position must be 'A' or 'B', got {chosen_position!r}")
@@ -217,13 +217,16 @@ def pair_to_judge_task(pair: dict, chosen_position: str, style: str = "instruct"
             conversation_b=[*context, {"role": "assistant", "content": second}],
             style=style,
         )
-    return {
+    task = {
         "id": pair["id"],
         "source": pair.get("source", "local"),
         "domain": pair.get("domain", "chat"),
         "messages": messages,
         "winner": "model_a" if chosen_position == "A" else "model_b",
     }
+    if pair.get("verifiable"):
+        task["verifiable"] = pair["verifiable"]  # what the rule teacher needs (see rmr1_utils.rule_teacher)
+    return task
 
 
 def read_json_list(path: str | Path) -> list:
@@ -286,15 +289,18 @@ def task_to_released(task: dict, trace: str | None = None) -> dict:
         trace: the assistant's chain-of-rubrics trace, appended as the last message.
 
     Returns:
-        ``{"id", "source", "domain", "context_messages", "winner"}``.
+        ``{"id", "source", "domain", "context_messages", "winner"}`` (and ``verifiable`` when the task has it).
     """
     messages = list(task["messages"])
     if trace is not None:
         messages.append({"role": "assistant", "content": trace})
-    return {
+    released = {
         "id": task["id"],
         "source": task["source"],
         "domain": task["domain"],
         "context_messages": messages,
         "winner": task["winner"],
     }
+    if task.get("verifiable"):
+        released["verifiable"] = task["verifiable"]
+    return released

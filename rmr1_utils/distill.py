@@ -33,6 +33,7 @@ and QLoRA recipes for one GPU and a ``tiny-cpu`` recipe on the embedded 135M mod
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,10 +41,13 @@ from dataclasses import dataclass, field
 from trl import ModelConfig, SFTConfig, SFTTrainer
 
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.generation import common_prefix_length
 from rmr1_utils.training import (
     RECIPES_ROOT,
     CPUSafeTrainingDefaults,
+    PairOrderSampler,
     load_trainable_model,
+    pair_groups,
     parse_trl_args,
     resolve_data_path,
     stage_arguments,
@@ -195,6 +199,57 @@ def shared_prefix_length(input_ids, attention_mask, labels, minimum: int = 1) ->
     return length if length >= minimum else 0
 
 
+@contextlib.contextmanager
+def supervised_positions_only():
+    """Score only the supervised positions in TRL's fused LM head, on every device.
+
+    TRL's fused head (``add_fused_lm_head``) gathers the positions whose label is not ``-100``
+    before the vocabulary projection on Triton devices, but scores *every* position elsewhere (to
+    keep tile shapes fixed for compilers such as Neuron's). On CPU that projects the prompt and the
+    padding through the 49,152-word head too: a third of a distillation step here. The gathered
+    path is the same arithmetic on fewer rows (same loss and gradients, tested), so we select it.
+    """
+    import trl.trainer.utils as trl_utils
+
+    original = trl_utils._use_triton
+    trl_utils._use_triton = lambda device: device.type == "cpu" or original(device)
+    try:
+        yield
+    finally:
+        trl_utils._use_triton = original
+
+
+@contextlib.contextmanager
+def weighted_sides(model, side_ids: Sequence[int], weight: float):
+    """Within the block, TRL's fused LM head returns the log-probs of side tokens times ``weight``.
+
+    TRL's loss is ``-sum(log_probs) / tokens``, so this weights those tokens' loss (and gradient)
+    by ``weight`` and leaves the metrics (token accuracy, entropy) as they are. ``weight == 1``
+    changes nothing.
+    """
+    import torch
+
+    if weight == 1.0:
+        yield
+        return
+    forward = model.forward
+
+    def weighted(*args, **kwargs):
+        outputs = forward(*args, **kwargs)
+        labels = kwargs.get("labels")
+        if kwargs.get("fused_lm_head") and labels is not None:
+            targets = labels[:, 1:]  # log_probs[:, t] scores labels[:, t + 1]
+            sides = torch.isin(targets, torch.tensor(side_ids, device=targets.device))
+            outputs.log_probs = outputs.log_probs * torch.where(sides, weight, 1.0).to(outputs.log_probs.dtype)
+        return outputs
+
+    model.forward = weighted
+    try:
+        yield
+    finally:
+        model.forward = forward
+
+
 class DistillTrainer(SFTTrainer):
     """TRL ``SFTTrainer`` that prefills a batch's shared prompt prefix once.
 
@@ -209,6 +264,17 @@ class DistillTrainer(SFTTrainer):
     """
 
     shared_prefix_tokens_saved: int = 0
+    #: Task ids of the training rows, in dataset order (set by :func:`main`; used by ``both_orders_in_batch``).
+    row_ids: list[str] | None = None
+
+    def _get_train_sampler(self, train_dataset=None):
+        if not getattr(self.args, "both_orders_in_batch", False):
+            return super()._get_train_sampler(train_dataset)
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if self.row_ids is None or len(self.row_ids) != len(dataset):
+            raise RMR1Error("both_orders_in_batch needs the task ids of the training rows")
+        lengths = [len(ids) for ids in dataset["input_ids"]]
+        return PairOrderSampler(pair_groups(self.row_ids), lengths, self.args.per_device_train_batch_size, self.args.seed)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         args = self.args
@@ -223,19 +289,54 @@ class DistillTrainer(SFTTrainer):
             )
             if length:
                 inputs = self._with_shared_prefix(model, inputs, length)
-        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        weight = getattr(args, "side_token_weight", 1.0)
+        with supervised_positions_only(), weighted_sides(self.accelerator.unwrap_model(model), self.side_token_ids(), weight):
+            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+    def side_token_ids(self) -> list[int]:
+        """Token ids that name a side: ``A`` and ``B``, with and without a leading space."""
+        if getattr(self, "_side_ids", None) is None:
+            tokenizer = self.processing_class
+            ids = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in ("A", "B", " A", " B")]
+            self._side_ids = sorted({i[0] for i in ids if len(i) == 1})
+        return self._side_ids
 
     def _with_shared_prefix(self, model, inputs: dict, length: int) -> dict:
+        import copy
+
         import torch
 
         input_ids = inputs["input_ids"]
         batch, total = input_ids.shape
-        # The prefix pass runs on the unwrapped model: under DDP the suffix pass (through the
-        # wrapper) owns the gradient hooks, and autograd sums both passes' gradients before them.
+        args = self.args
+        detach = getattr(args, "detach_shared_prefix", False)
+        refresh = getattr(args, "prefix_refresh_steps", 1) if detach else 1
+        key = tuple(input_ids[0, :length].tolist())
         prefix_model = self.accelerator.unwrap_model(model)
-        prefix = prefix_model(input_ids=input_ids[:1, :length], use_cache=True, logits_to_keep=1)
-        cache = prefix.past_key_values
-        cache.batch_repeat_interleave(batch)
+        cached = getattr(self, "_prefix_cache", None)  # (ids, step, cache) of the last recomputed prefix
+        reuse = 0
+        if cached is not None and self.model.training and self.state.global_step - cached[1] < refresh:
+            reuse = common_prefix_length([cached[0], key])
+        if reuse >= getattr(args, "min_shared_prefix", 1):
+            # The constant prefix of the last `refresh` steps, cut to what this batch shares with it,
+            # then this batch's own shared tokens (e.g. the question both orders of a pair share).
+            cache = copy.deepcopy(cached[2])
+            cache.crop(reuse)
+            if reuse < length:
+                with torch.no_grad():
+                    positions = torch.arange(reuse, length, device=input_ids.device).unsqueeze(0)
+                    cache = prefix_model(input_ids=input_ids[:1, reuse:length], position_ids=positions, past_key_values=cache,
+                                         use_cache=True, logits_to_keep=1).past_key_values  # fmt: skip
+        else:
+            # The prefix pass runs on the unwrapped model: under DDP the suffix pass (through the
+            # wrapper) owns the gradient hooks, and autograd sums both passes' gradients before them.
+            # With detach_shared_prefix the prefix is a constant context: no graph is kept for it.
+            with torch.no_grad() if detach else contextlib.nullcontext():
+                cache = prefix_model(input_ids=input_ids[:1, :length], use_cache=True, logits_to_keep=1).past_key_values
+            if refresh > 1 and self.model.training:
+                self._prefix_cache = (key, self.state.global_step, copy.deepcopy(cache))
+        with torch.no_grad() if detach else contextlib.nullcontext():
+            cache.batch_repeat_interleave(batch)
         if self.model.training:
             self.shared_prefix_tokens_saved += length * (batch - 1)
         positions = torch.arange(length, total, device=input_ids.device).unsqueeze(0).expand(batch, -1)
@@ -288,6 +389,7 @@ def main(args=None) -> dict:
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
     )
+    trainer.row_ids = list(train_dataset["id"])
     result, export_dir, trainable, ranks = train_and_export(
         trainer, training_args, model_args, script_args.export_dir, script_args.merge_lora
     )

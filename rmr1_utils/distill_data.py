@@ -10,11 +10,12 @@ Stage 1 of RM-R1 trains the ReasRM on chain-of-rubrics traces written by a stron
   and reach the labelled verdict are kept. The kept trace is stored under the *original* prompt,
   so the student never sees the hint.
 
-The teacher is any generation backend: a local model (transformers or vLLM) or an
+The teacher is any generation backend: a local model (transformers or vLLM), an
 OpenAI-compatible endpoint (``--teacher http://host:port/v1 --teacher-model NAME``; the key comes
-from ``--api-key-env``, never from a file). Tasks already carrying a trace (the released RM-R1 SFT
-format, ``context_messages`` ending with the assistant message) are checked like pass-1 output
-and, when wrong, corrected in pass 2.
+from ``--api-key-env``, never from a file), or ``--teacher rule``: exact traces written by a rule for
+verifiable tasks (:mod:`rmr1_utils.rule_teacher`; tasks it cannot judge are counted and skipped).
+Tasks already carrying a trace (the released RM-R1 SFT format, ``context_messages`` ending with the
+assistant message) are checked like pass-1 output and, when wrong, corrected in pass 2.
 
 Every attempt is appended to ``OUT/log.jsonl`` and fsynced chunk by chunk; a restart with the same
 ``OUT`` skips what is logged, so an interrupted run resumes without repeating (or paying for) a
@@ -43,6 +44,7 @@ from rmr1_utils.errors import RMR1Error
 from rmr1_utils.evaluate import read_log
 from rmr1_utils.generation import BACKENDS, GenerationBackend, SamplingParams, backend_for
 from rmr1_utils.judgement import parse_judgement, winner_to_letter
+from rmr1_utils.rule_teacher import RuleTeacher
 from rmr1_utils.stage import add_endpoint_arguments, endpoint_options, parse_stage_args, stage_parser
 
 #: The pass-2 instruction, sent as a new user turn after the teacher's flawed trace.
@@ -151,6 +153,11 @@ def distill_data(
     if len(set(ids)) != len(ids):
         dup = next(i for i, c in Counter(ids).items() if c > 1)
         raise RMR1Error(f"task ids must be unique (resuming relies on them); {dup!r} appears twice")
+    rule = isinstance(backend, RuleTeacher)
+    unverifiable = [t for t in tasks if rule and "trace" not in t and not backend.knows(t)]
+    if unverifiable:  # the rule teacher writes traces for verifiable tasks only: count the rest
+        skipped = {t["id"] for t in unverifiable}
+        tasks = [t for t in tasks if t["id"] not in skipped]
     by_id = {t["id"]: t for t in tasks}
     log = [r for r in read_log(log_path) if r["id"] in by_id]
     attempts: dict[tuple[str, int], dict] = {(r["id"], r["pass"]): r for r in log}
@@ -218,6 +225,7 @@ def distill_data(
     recovered = sum(r["accepted"] for r in second)
     summary = {
         "tasks": len(tasks),
+        "skipped_unverifiable": len(unverifiable),
         "provided_traces": sum("trace" in t for t in tasks),
         "pass1_attempted": len(firsts),
         "pass1_accepted": accepted1,
@@ -239,7 +247,12 @@ def distill_data(
 def format_summary(summary: dict) -> str:
     """A short report of pass-1 accuracy, pass-2 recovery and the final yield."""
     lines = [
-        f"tasks: {summary['tasks']} ({summary['provided_traces']} with a provided trace)",
+        f"tasks: {summary['tasks']} ({summary['provided_traces']} with a provided trace)"
+        + (
+            f"; {summary['skipped_unverifiable']} skipped: not verifiable (rule teacher)"
+            if summary.get("skipped_unverifiable")
+            else ""
+        ),
         f"pass 1: {summary['pass1_accepted']}/{summary['pass1_attempted']} accepted "
         f"(accuracy {summary['pass1_accuracy']:.1%}); rejected: {summary['pass1_rejected'] or '-'}",
         f"pass 2: {summary['pass2_recovered']}/{summary['pass2_attempted']} recovered "
@@ -255,11 +268,17 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
     description = "Teacher chain-of-rubrics traces with two-pass correction, filtered to complete and correct ones."
     parser = stage_parser(subparsers, "distill-data", description)
     parser.add_argument(
-        "--tasks", required=True, help="judge tasks: `rmr1 prepare` output (folder or JSONL) or RM-R1 released format"
+        "--tasks",
+        required=True,
+        nargs="+",
+        help="judge tasks: `rmr1 prepare` output (folder or JSONL) or RM-R1 released format; several are joined",
     )
     parser.add_argument("--split", default="train", help="split to read when --tasks is a folder")
     parser.add_argument(
-        "--teacher", default="embedded", help="local model ('embedded', folder, Hub id) or an endpoint URL (http…/v1)"
+        "--teacher",
+        default="embedded",
+        help="a local model ('embedded', folder, Hub id), an endpoint URL (http…/v1), "
+        "or 'rule' (exact traces for verifiable tasks)",
     )
     parser.add_argument("--teacher-model", default="default", help="endpoint teacher: the served model name")
     parser.add_argument("--out", required=True, help="output folder (log.jsonl, train.jsonl, summary.json); reused to resume")
@@ -288,14 +307,16 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
         The summary (see :func:`distill_data`).
     """
     args = parse_stage_args(args, make_parser)
-    tasks = load_judge_tasks(args.tasks, split=args.split, limit=args.limit)
+    tasks = [task for path in args.tasks for task in load_judge_tasks(path, split=args.split)]
+    tasks = tasks[: args.limit] if args.limit else tasks
     endpoint = args.teacher.startswith(("http://", "https://"))
+    rule = args.teacher == "rule"
     sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed)
     summary = distill_data(
         tasks,
         teacher=args.teacher_model if endpoint else args.teacher,
         out=args.out,
-        backend="openai" if endpoint else args.backend,
+        backend=RuleTeacher(tasks) if rule else "openai" if endpoint else args.backend,
         sampling=sampling,
         correction=not args.no_correction,
         chunk_size=args.chunk_size,

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rmr1_utils.prefix_attention import shared_prefix_cache, shared_prefix_decoding, supports_shared_prefix
+
 logger = logging.getLogger(__name__)
 
 Messages = Sequence[dict]
@@ -317,6 +319,7 @@ class TransformersBackend(GenerationBackend):
         self.model.eval()
 
         prefix_len, prefix_kv = 0, None
+        shared = supports_shared_prefix(self.model)
         if self.prefix_cache and len(prompts) > 1:
             # Leave at least one token of every prompt uncached: generate needs a new input token.
             prefix_len = min(common_prefix_length(prompts), min(len(p) for p in prompts) - 1)
@@ -333,28 +336,35 @@ class TransformersBackend(GenerationBackend):
                 width = max(len(s) for s in suffixes)
                 rows = len(batch) * params.n
                 input_ids = torch.full((rows, prefix_len + width), pad_id, dtype=torch.long)
-                attention = torch.zeros((rows, prefix_len + width), dtype=torch.long)
+                mask = torch.zeros((rows, prefix_len + width), dtype=torch.long)
                 for row, suffix in enumerate(suffixes):
                     for k in range(params.n):  # the n samples of a prompt are adjacent rows
                         r = row * params.n + k
                         input_ids[r, :prefix_len] = torch.tensor(prompts[batch[row]][:prefix_len])
                         input_ids[r, prefix_len + width - len(suffix) :] = torch.tensor(suffix)
-                        attention[r, :prefix_len] = 1
-                        attention[r, prefix_len + width - len(suffix) :] = 1
+                        mask[r, :prefix_len] = 1
+                        mask[r, prefix_len + width - len(suffix) :] = 1
                 kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, eos_token_id=eos_ids, pad_token_id=pad_id)
+                attention = gqa_decoding(self.model)
                 if prefix_kv is not None:
-                    cache = copy.deepcopy(prefix_kv)
-                    cache.batch_repeat_interleave(rows)
-                    # Room for the suffixes and the new tokens: no whole-cache copy per decode step.
-                    kwargs["past_key_values"] = preallocate_cache(cache, width + params.max_new_tokens)
+                    # The prefix once for all rows (see rmr1_utils.prefix_attention), with room for the
+                    # suffixes and the new tokens: no copy of the cache per decode step.
+                    cache = shared_prefix_cache(prefix_kv, rows, width + params.max_new_tokens) if shared else None
+                    if cache is not None:
+                        attention = shared_prefix_decoding(self.model, cache)
+                    else:
+                        cache = copy.deepcopy(prefix_kv)
+                        cache.batch_repeat_interleave(rows)
+                        cache = preallocate_cache(cache, width + params.max_new_tokens)
+                    kwargs["past_key_values"] = cache
                 if params.temperature > 0:
                     # One generator state per (call seed, batch): reproducible, and batches differ.
                     torch.manual_seed(params.seed * 1_000_003 + b)
                     kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
                 else:
                     kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-                with torch.inference_mode(), gqa_decoding(self.model):
-                    out = self.model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device), **kwargs)
+                with torch.inference_mode(), attention:
+                    out = self.model.generate(input_ids=input_ids.to(device), attention_mask=mask.to(device), **kwargs)
                 generated = out[:, prefix_len + width :].tolist()
                 for row, i in enumerate(batch):
                     results[i] = [self._completion(generated[row * params.n + k], eos_ids) for k in range(params.n)]

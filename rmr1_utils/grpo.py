@@ -41,6 +41,7 @@ completions) so the whole course fits on a laptop — it exercises the mechanics
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 from collections.abc import Sequence
@@ -54,6 +55,8 @@ from rmr1_utils.training import (
     RECIPES_ROOT,
     CPUSafeTrainingDefaults,
     load_trainable_model,
+    pair_groups,
+    pair_order_batches,
     parse_trl_args,
     resolve_data_path,
     stage_arguments,
@@ -78,6 +81,8 @@ class GRPOScriptArguments:
         dataset_path: judge tasks (``messages`` = system + user, ``winner``): a folder written by
             ``rmr1 prepare`` (its ``train.jsonl``), a JSONL/JSON file, or RM-R1's released format
             (a trailing assistant trace is ignored). Relative paths are tried from the repository too.
+        dataset_split: which split of a ``rmr1 prepare`` folder to train on (e.g. ``grpo``: pairs kept
+            apart from the distillation traces, so RL meets families the teacher never showed).
         eval_dataset_path: optional held-out judge tasks (the ``test`` split of a folder).
         max_train_samples: use only the first N tasks.
         max_prompt_length: drop tasks whose prompt is longer (tokens; the paper: 4096). Dropped,
@@ -96,6 +101,7 @@ class GRPOScriptArguments:
     """
 
     dataset_path: str = field(default="data/traces/cor_traces.jsonl", metadata={"help": "judge tasks (file or folder)"})
+    dataset_split: str = field(default="train", metadata={"help": "split of a `rmr1 prepare` folder to train on"})
     eval_dataset_path: str | None = field(default=None, metadata={"help": "held-out judge tasks"})
     max_train_samples: int | None = field(default=None, metadata={"help": "use only the first N tasks"})
     max_prompt_length: int | None = field(default=4096, metadata={"help": "drop longer prompts (tokens)"})
@@ -339,8 +345,9 @@ def sample_groups(
     """Sample one completion per prompt row, prefilling each distinct prompt once.
 
     Rows with identical prompts (a GRPO group) share one prefill of that prompt; the prefix all
-    prompts share (the system prompt) is prefilled once for all. The KV cache is then repeated
-    for the rows, and decoding drops rows as they finish.
+    prompts share (the system prompt) is prefilled once for all and, on ``sdpa`` attention, kept
+    once in the cache (:mod:`rmr1_utils.prefix_attention`). Each prompt's own part of the cache is
+    then repeated for its rows, and decoding drops rows as they finish.
 
     Args:
         model: a causal LM (plain or PEFT), in inference mode under ``torch.no_grad``.
@@ -354,16 +361,10 @@ def sample_groups(
         ``(completion_ids, logprobs)`` per row: the sampled tokens and, for each, its log-prob
         under ``log_softmax(logits / temperature)`` — the quantity GRPO's loss recomputes.
     """
-    from rmr1_utils.generation import gqa_decoding
-
-    with gqa_decoding(model):
-        return _sample_groups(model, prompt_ids, settings, eos_token_ids, generator, min_shared_prefix)
-
-
-def _sample_groups(model, prompt_ids, settings, eos_token_ids, generator, min_shared_prefix):
     import torch
 
-    from rmr1_utils.generation import common_prefix_length, preallocate_cache
+    from rmr1_utils.generation import common_prefix_length, gqa_decoding
+    from rmr1_utils.prefix_attention import shared_prefix_cache, shared_prefix_decoding, supports_shared_prefix
 
     device = next(model.parameters()).device
     distinct: dict[tuple[int, ...], int] = {}
@@ -376,11 +377,30 @@ def _sample_groups(model, prompt_ids, settings, eos_token_ids, generator, min_sh
     shared = min(common_prefix_length(prompts), min(len(p) for p in prompts) - 1) if len(prompts) > 1 else 0
     if shared < min_shared_prefix:
         shared = 0
-    cache = None
+    cache, attention, shared_cache = None, gqa_decoding(model), None
     if shared:
-        out = model(input_ids=torch.tensor([prompts[0][:shared]], device=device), use_cache=True, logits_to_keep=1)
-        cache = out.past_key_values
-        cache.reorder_cache(torch.zeros(len(prompts), dtype=torch.long, device=device))  # one copy per distinct prompt
+        with gqa_decoding(model):
+            cache = model(
+                input_ids=torch.tensor([prompts[0][:shared]], device=device), use_cache=True, logits_to_keep=1
+            ).past_key_values
+        width = max(len(p) - shared for p in prompts)
+        if supports_shared_prefix(model):  # the prefix once for every row (see rmr1_utils.prefix_attention)
+            shared_cache = shared_prefix_cache(cache, len(prompts), width + settings.max_new_tokens)
+        if shared_cache is not None:
+            cache, attention = shared_cache, shared_prefix_decoding(model, shared_cache)
+        else:
+            cache.reorder_cache(torch.zeros(len(prompts), dtype=torch.long, device=device))  # one copy per distinct prompt
+    with attention:
+        return _decode_groups(model, prompts, row_source, prompt_ids, shared, cache, shared_cache is None, settings,
+                              eos_token_ids, generator)  # fmt: skip
+
+
+def _decode_groups(model, prompts, row_source, prompt_ids, shared, cache, preallocate, settings, eos_token_ids, generator):
+    import torch
+
+    from rmr1_utils.generation import preallocate_cache
+
+    device = next(model.parameters()).device
 
     # 2. Each distinct prompt's remainder, once. Pads sit between the shared prefix and the
     #    remainder (hidden by the mask; positions skip them), so the prefix keeps its positions.
@@ -404,7 +424,8 @@ def _sample_groups(model, prompt_ids, settings, eos_token_ids, generator, min_sh
     # 3. Repeat each prompt's cache for its rows, then decode; finished rows leave the batch.
     rows = torch.tensor(row_source, device=device)
     cache.reorder_cache(rows)  # row -> its prompt's cache (repeats a group's)
-    cache = preallocate_cache(cache, settings.max_new_tokens)
+    if preallocate:
+        cache = preallocate_cache(cache, settings.max_new_tokens)
     logits = out.logits[:, -1, :][rows]
     mask = mask[rows]
     next_position = (positions[:, -1] + 1)[rows]
@@ -667,13 +688,15 @@ class RMR1GRPOTrainer(GRPOTrainer):
         # The prompt pass runs on the unwrapped model: under DDP the completion pass (through the
         # wrapper) owns the gradient hooks, and autograd sums both passes' gradients before them.
         prompt_model = self.accelerator.unwrap_model(model)
-        with self.accelerator.autocast():
+        # With detach_shared_prefix the prompt is a constant context: no graph is kept for it.
+        detach = torch.no_grad() if getattr(self.args, "detach_shared_prefix", False) else contextlib.nullcontext()
+        with self.accelerator.autocast(), detach:
             prefix = prompt_model(
                 input_ids=ids[:1, pad:cut], position_ids=torch.arange(pad, cut, device=ids.device).unsqueeze(0),
                 use_cache=True, logits_to_keep=1,
             )  # fmt: skip
-        cache = prefix.past_key_values
-        cache.reorder_cache(torch.zeros(rows, dtype=torch.long, device=ids.device))
+            cache = prefix.past_key_values
+            cache.reorder_cache(torch.zeros(rows, dtype=torch.long, device=ids.device))
         if model.training:
             self.shared_prefix_tokens_saved += (cut - pad) * (rows - 1)
         suffix_ids = ids[:, cut:]
@@ -722,8 +745,12 @@ def check_generation_kwargs(config: RMR1GRPOConfig) -> None:
         )
 
 
-def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfig, model_args: ModelConfig):
+def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfig, model_args: ModelConfig, callbacks=None):
     """The model, data, rewards and trainer of a run, ready to ``train()``.
+
+    Args:
+        script_args, training_args, model_args: the parsed arguments.
+        callbacks: extra ``TrainerCallback`` objects (e.g. a held-out evaluation every N steps).
 
     Returns:
         ``(trainer, dropped)``: the trainer and the number of tasks dropped as too long.
@@ -738,8 +765,21 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
             raise RMR1Error("use_vllm: true needs vLLM (GPU machines: pip install -e .[gpu]); or set use_vllm: false")
     model, tokenizer = load_trainable_model(model_args, training_args)
     train_dataset, dropped = load_grpo_dataset(
-        script_args.dataset_path, tokenizer, script_args.max_prompt_length, limit=script_args.max_train_samples
+        script_args.dataset_path,
+        tokenizer,
+        script_args.max_prompt_length,
+        limit=script_args.max_train_samples,
+        split=script_args.dataset_split,
     )
+    if training_args.both_orders_in_batch:
+        # Both orders of a pair in one generation batch: order the rows pair by pair (seeded) and
+        # let TRL's sampler take them as they come (it shuffles otherwise).
+        prompts_per_batch = training_args.generation_batch_size // training_args.num_generations
+        order = pair_order_batches(
+            pair_groups(train_dataset["id"]), [0] * len(train_dataset), prompts_per_batch, training_args.seed
+        )
+        train_dataset = train_dataset.select(order)
+        training_args.shuffle_dataset = False
     eval_dataset = None
     if script_args.eval_dataset_path:
         eval_dataset, _ = load_grpo_dataset(script_args.eval_dataset_path, tokenizer, script_args.max_prompt_length, split="test")
@@ -758,6 +798,7 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
         rollout_func=rollout,
+        callbacks=callbacks,
     )
     return trainer, dropped
 
@@ -783,12 +824,13 @@ def summarize_log(log_history: Sequence[dict]) -> dict:
     }
 
 
-def main(args=None) -> dict:
+def main(args=None, callbacks=None) -> dict:
     """Entry point of ``rmr1 grpo``.
 
     Args:
         args: argv list (``--config RECIPE.yaml`` + overrides), a tuple of the three parsed
             dataclasses, or ``None`` (read ``sys.argv``).
+        callbacks: extra ``TrainerCallback`` objects (the pipeline's held-out evaluation).
 
     Returns:
         ``{"export_dir", "log_history", "summary", "train_tasks", "dropped_too_long",
@@ -796,7 +838,7 @@ def main(args=None) -> dict:
         ``<output_dir>/grpo_report.json``.
     """
     script_args, training_args, model_args = stage_arguments(args, parse_args)
-    trainer, dropped = build_trainer(script_args, training_args, model_args)
+    trainer, dropped = build_trainer(script_args, training_args, model_args, callbacks)
     result, export_dir, trainable, ranks = train_and_export(
         trainer, training_args, model_args, script_args.export_dir, script_args.merge_lora
     )

@@ -17,6 +17,7 @@ fp32 on CPU (bf16 is emulated and ~4× slower there) and bf16 on CUDA, and adds 
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from rmr1_utils.compact import CARD_FILE, DELTA_FILE, apply_delta, shipped_judges
 from rmr1_utils.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
@@ -152,6 +154,35 @@ def tiny_random_model_path(seed: int = 0) -> Path:
     return _publish(build, target)
 
 
+def shipped_judge_path(name: str) -> Path:
+    """HF folder of a judge shipped with the package (base model + its low-rank delta, see
+    :mod:`rmr1_utils.compact`), merged on first use and cached like the embedded model.
+
+    Raises:
+        ModelNotFoundError: no shipped judge of that name.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    judges = shipped_judges()
+    if name not in judges:
+        raise ModelNotFoundError(f"no shipped judge {name!r} (shipped: {', '.join(judges) or 'none'})")
+    folder = judges[name]
+    card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+    target = cache_root() / "models" / f"{name}-{card['delta_sha256'][:12]}"
+    if (target / _COMPLETE_MARKER).exists():
+        return target
+    logger.info("Building the shipped judge %s (base + delta, once) in %s", name, target)
+    model, tokenizer = load_model_and_tokenizer(card["base_model"], device="cpu", dtype=torch.float32)
+    apply_delta(model, load_file(str(folder / DELTA_FILE)))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    model.save_pretrained(build)
+    tokenizer.save_pretrained(build)
+    shutil.copy(folder / CARD_FILE, build / CARD_FILE)
+    return _publish(build, target)
+
+
 def _looks_like_hub_id(name: str) -> bool:
     return bool(re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name)) and not name.startswith((".", "/"))
 
@@ -160,7 +191,8 @@ def resolve_model_path(name_or_path: str) -> str:
     """Turn a model name into something ``from_pretrained`` loads without waiting on a dead network.
 
     Args:
-        name_or_path: ``"embedded"``, ``"tiny-random"``, a local folder, or a Hub id.
+        name_or_path: ``"embedded"``, ``"tiny-random"``, a shipped judge
+            (:func:`rmr1_utils.compact.shipped_judges`), a local folder, or a Hub id.
 
     Returns:
         A local folder path or a Hub id that is reachable (cached locally or online).
@@ -172,6 +204,8 @@ def resolve_model_path(name_or_path: str) -> str:
         return str(embedded_model_path())
     if name_or_path == TINY_RANDOM:
         return str(tiny_random_model_path())
+    if name_or_path in shipped_judges():
+        return str(shipped_judge_path(name_or_path))
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():

@@ -1,43 +1,59 @@
 """The whole RM-R1 recipe end to end, in one command (``rmr1 pipeline --preset cpu``).
 
-Stages, each through its own entry point (the same ``main`` the CLI, notebooks and tests call):
+Stages, each through its own entry point (the same ``main`` the CLI, notebooks and tests call),
+in :data:`STAGES` order:
 
-1. **data** — ``rmr1 prepare`` with the preset's data recipe (judge tasks for GRPO);
-2. **eval-base** — ``rmr1 evaluate`` of the starting model on held-out preference pairs, in both
-   orders (format compliance, accuracy overall and per domain, position consistency);
-3. **distill** — ``rmr1 distill`` on chain-of-rubrics traces;
-4. **eval-distill** — the distilled model, same pairs (optional);
-5. **grpo** — ``rmr1 grpo`` from the distilled model on the prepared tasks;
-6. **eval-final** — the final model, same pairs;
+1. **data** — ``rmr1 prepare`` with the preset's data recipe (the judging curriculum: a train split
+   in both A/B orders, held-out pairs of the same families, held-out families);
+2. **eval-base** — ``rmr1 evaluate`` of the starting model on every evaluation set, each pair in
+   both orders;
+3. **traces** — ``rmr1 distill-data`` with the preset's teacher (``rule``: exact traces for the
+   verifiable train tasks), plus any hand-written traces (checked as pass 0);
+4. **distill** — ``rmr1 distill`` on those traces;
+5. **eval-distill** — the distilled model, same sets;
+6. **grpo** — ``rmr1 grpo`` from the distilled model on the train tasks, optionally evaluating
+   held-out pairs every few steps (``grpo_eval_every``);
+7. **eval-final** — the final model, same sets;
 
-then a before/after table (printed and written to ``report.md``), ``report.json``, and plots in
-``plots/``. Everything lives in one run folder; each stage records ``stage.json`` when done, so an
-interrupted run resumes at the first unfinished stage (evaluations also resume mid-way from their
-logs). ``--force`` reruns everything.
+then a report: the headline metrics on the pooled held-out sets — format compliance, accuracy
+with a seeded 95 % bootstrap interval clustered by pair, position consistency, verdicts naming
+A — per-set accuracies, paired differences between the models, a position- and length-bias
+readout of the final judge, ``report.md``/``report.json`` and plots. Each stage records
+``stage.json`` when done, so an interrupted run resumes at the first unfinished stage
+(evaluations also resume mid-way from their logs); ``--force`` reruns everything.
 
 Presets are YAML files in ``recipes/pipeline/`` (``cpu``: the course's main job and ``make
-quickstart``; ``smoke``: seconds on a random model, for tests). A preset names the model, the data
-recipe, the evaluation set and settings, and the distill/GRPO recipes with their overrides.
+quickstart``; ``cpu-long``: an hour, GRPO visibly improving the judge; ``smoke``: seconds on a random
+model, for tests).
 
-How we differ from the paper: RM-R1 distils 8.7K traces from a strong teacher, then runs GRPO for
-days on 64K pairs with 7B–32B models. The ``cpu`` preset runs every stage of that recipe on the
-135M embedded model in minutes — it shows each stage's effect on format and behaviour, not the
-paper's accuracy.
+How we differ from the paper: RM-R1 distils 8.7K teacher traces, then runs GRPO for days on 64K
+pairs with 7B–32B models. The CPU presets run every stage of that recipe on the 135M embedded
+model with a curriculum it can learn (:mod:`rmr1_utils.curriculum`), so a learner sees the judge
+learn; what a 135M judge cannot learn (open-ended chat judgement) shows in the hand-written
+quickstart pairs' row.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rmr1_utils import distill_data, prepare
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.evaluate import judge_quality, read_log, run_evaluation
+from rmr1_utils.stats import bootstrap_mean, mcnemar_exact, paired_difference
+from rmr1_utils.training import SWAPPED_SUFFIX, recipe_path, resolve_data_path
 
-#: The evaluations, in order, and how the report names them.
-EVALS = {"eval-base": "base", "eval-distill": "distilled", "eval-final": "final"}
+#: Evaluation stages and the report column each fills.
+EVAL_COLUMNS = {"eval-base": "base", "eval-distill": "distilled", "eval-final": "final"}
+
+#: Prefix of an evaluation-set path inside the run's data stage (``data:pairs/test.jsonl``).
+DATA_PREFIX = "data:"
 
 
 @dataclass
@@ -46,52 +62,82 @@ class PipelinePreset:
 
     Attributes:
         model: the starting model (``embedded``, ``tiny-random``, a folder or a Hub id).
-        data_recipe: the ``rmr1 prepare`` recipe for the GRPO tasks.
-        eval_data: held-out preference pairs (JSONL) judged before and after.
+        data_recipe: the ``rmr1 prepare`` recipe.
+        teacher: the ``rmr1 distill-data`` teacher of the train split (``rule``, a model, a URL).
+        extra_traces: hand-written trace files added to the distillation mix (checked as pass 0).
+        eval_sets: name → preference-pair file; ``data:…`` is inside the data stage's folder.
+        headline_sets: the sets pooled for the headline metrics (default: all).
         eval_both_orders: judge every pair in both A/B orders (position consistency).
         eval_max_new_tokens: generation cap of the evaluations.
         eval_batch_size: prompts per generation batch in the evaluations.
         eval_after_distill: also evaluate the distilled model.
-        distill_recipe: the ``rmr1 distill`` recipe (name or path).
-        distill_overrides: fields overriding it.
-        grpo_recipe: the ``rmr1 grpo`` recipe (name or path).
-        grpo_overrides: fields overriding it.
+        distill_recipe, distill_overrides: the ``rmr1 distill`` recipe and fields overriding it.
+        grpo_recipe, grpo_overrides: the ``rmr1 grpo`` recipe and fields overriding it.
+        grpo_eval_every: evaluate ``grpo_eval_set`` every N GRPO steps (0: never).
+        grpo_eval_set: the set evaluated during GRPO (default: the first headline set).
+        ship_as: also compress the final judge (:mod:`rmr1_utils.compact`) under this name in
+            ``rmr1_utils/judges/`` and evaluate the compressed judge on the headline sets.
+        ship_rank: the rank of the compressed delta.
+        bootstrap_resamples: resamples of every bootstrap interval.
         seed: seed of every stage.
     """
 
     model: str = "embedded"
-    data_recipe: str = "tiny-local"
-    eval_data: str = "data/quickstart_pairs.jsonl"
+    data_recipe: str = "judge-curriculum"
+    teacher: str = "rule"
+    extra_traces: list[str] = field(default_factory=list)
+    eval_sets: dict[str, str] = field(default_factory=lambda: {"held-out": "data:pairs/test.jsonl"})
+    headline_sets: list[str] | None = None
     eval_both_orders: bool = True
-    eval_max_new_tokens: int = 512
+    eval_max_new_tokens: int = 128
     eval_batch_size: int = 16
     eval_after_distill: bool = True
     distill_recipe: str = "tiny-cpu"
     distill_overrides: dict = field(default_factory=dict)
     grpo_recipe: str = "tiny-cpu"
     grpo_overrides: dict = field(default_factory=dict)
+    grpo_eval_every: int = 0
+    grpo_eval_set: str | None = None
+    ship_as: str | None = None
+    ship_rank: int = 32
+    bootstrap_resamples: int = 2000
     seed: int = 42
+
+    def __post_init__(self) -> None:
+        if not self.eval_sets:
+            raise ValueError("eval_sets: at least one evaluation set")
+        unknown = [s for s in (self.headline_sets or []) + [self.grpo_eval_set or ""] if s and s not in self.eval_sets]
+        if unknown:
+            raise ValueError(
+                f"headline_sets/grpo_eval_set name unknown evaluation sets {unknown} (eval_sets: {list(self.eval_sets)})"
+            )
+        if self.headline_sets is None:
+            self.headline_sets = list(self.eval_sets)
+        if self.grpo_eval_every < 0:
+            raise ValueError("grpo_eval_every must be >= 0")
 
 
 def load_preset(preset: str) -> tuple[PipelinePreset, Path]:
-    """A preset by bundled name (``cpu``, ``smoke``) or YAML path; unknown keys fail.
+    """A preset by bundled name (``cpu``, ``cpu-long``, ``smoke``) or YAML path; unknown keys fail.
 
     Returns:
         ``(preset, path)``.
     """
-    import dataclasses
-
     import yaml
 
-    from rmr1_utils.training import recipe_path
-
     path = recipe_path(preset, "pipeline")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise RMR1Error(f"{path}: invalid YAML ({str(e).splitlines()[0]})") from None
     known = {f.name for f in dataclasses.fields(PipelinePreset)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise RMR1Error(f"{path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    return PipelinePreset(**raw), path
+    try:
+        return PipelinePreset(**raw), path
+    except (TypeError, ValueError) as e:
+        raise RMR1Error(f"{path}: {e}") from None
 
 
 def _overrides(values: dict) -> list[str]:
@@ -101,94 +147,357 @@ def _overrides(values: dict) -> list[str]:
     return args
 
 
-class Stage:
-    """A stage's folder and its ``stage.json`` marker (written when the stage is done)."""
+@dataclass
+class Run:
+    """One pipeline run: its preset, folder, and what the finished stages returned."""
 
-    def __init__(self, run: Path, name: str):
-        self.name = name
-        self.dir = run / name
-        self.marker = self.dir / "stage.json"
+    preset: PipelinePreset
+    dir: Path
+    quiet: bool = False
+    results: dict[str, dict] = field(default_factory=dict)
+    preset_name: str = "custom"
 
-    def done(self) -> dict | None:
-        return json.loads(self.marker.read_text()) if self.marker.exists() else None
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(f"\n== rmr1 pipeline: {text}", flush=True)
 
-    def finish(self, result: dict) -> dict:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.marker.write_text(json.dumps(result, indent=2, default=str) + "\n")
-        return result
-
-
-def _evaluate(preset: PipelinePreset, model_path: str, out: Path, quiet: bool) -> dict:
-    from rmr1_utils.evaluate import run_evaluation
-    from rmr1_utils.generation import TransformersBackend
-    from rmr1_utils.models import load_model_and_tokenizer
-    from rmr1_utils.training import resolve_data_path
-
-    model, tokenizer = load_model_and_tokenizer(model_path)
-    backend = TransformersBackend(model, tokenizer, batch_size=preset.eval_batch_size)
-    return run_evaluation(
-        "pairs", resolve_data_path(preset.eval_data), out, backend=backend, seed=preset.seed,
-        max_new_tokens=preset.eval_max_new_tokens, chunk_size=preset.eval_batch_size, progress=not quiet,
-        both_orders=preset.eval_both_orders,
-    )  # fmt: skip
+    def eval_path(self, name: str) -> Path:
+        path = self.preset.eval_sets[name]
+        if path.startswith(DATA_PREFIX):
+            return self.dir / "data" / path.removeprefix(DATA_PREFIX)
+        return resolve_data_path(path)
 
 
-def report_rows(summaries: dict[str, dict]) -> list[dict]:
-    """The before/after table: one row per metric, one column per evaluated model.
+# ---------------------------------------------------------------------------------------------
+# Stages
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_model(run: Run, model_path: str, out: Path, sets: Sequence[str] | None = None, model=None) -> dict:
+    """Judge every evaluation set (or ``sets``) with one model, each into ``out/<set>/``.
 
     Args:
-        summaries: evaluation summaries by column name (``base``, ``distilled``, ``final``).
+        run: the run.
+        model_path: the model to load (ignored when ``model`` is given).
+        out: the folder of this evaluation.
+        sets: which evaluation sets (default: all of the preset's).
+        model: an already loaded ``(model, tokenizer)`` (GRPO's policy during training).
 
     Returns:
-        Rows ``{"metric", <column>: value, ...}``: format compliance, accuracy overall and per
-        domain, position consistency, verdict rate, A-verdict rate.
+        ``{set name: evaluation summary}``.
     """
-    names = list(summaries)
+    from rmr1_utils.generation import TransformersBackend
+    from rmr1_utils.models import load_model_and_tokenizer
+
+    preset = run.preset
+    loaded, tokenizer = model if model is not None else load_model_and_tokenizer(model_path)
+    backend = TransformersBackend(loaded, tokenizer, batch_size=preset.eval_batch_size)
+    summaries = {}
+    for name in sets or preset.eval_sets:
+        summaries[name] = run_evaluation(
+            "pairs", run.eval_path(name), out / _slug(name), backend=backend, seed=preset.seed,
+            max_new_tokens=preset.eval_max_new_tokens, chunk_size=preset.eval_batch_size, progress=not run.quiet,
+            both_orders=preset.eval_both_orders,
+        )  # fmt: skip
+    return {"sets": summaries}
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+def stage_data(run: Run, out: Path) -> dict:
+    args = ["--recipe", run.preset.data_recipe, "--out", str(out), "--seed", str(run.preset.seed)]
+    return {"summary": prepare.main([*args, *(["--quiet"] if run.quiet else [])])["summary"]}
+
+
+def stage_eval_base(run: Run, out: Path) -> dict:
+    return evaluate_model(run, run.preset.model, out)
+
+
+def stage_traces(run: Run, out: Path) -> dict:
+    tasks = [str(run.dir / "data"), *(str(resolve_data_path(p)) for p in run.preset.extra_traces)]
+    args = ["--tasks", *tasks, "--teacher", run.preset.teacher, "--out", str(out), "--seed", str(run.preset.seed)]
+    return {"summary": distill_data.main([*args, *(["--quiet"] if run.quiet else [])])}
+
+
+def stage_distill(run: Run, out: Path) -> dict:
+    preset = run.preset
+    args = [
+        "--config", preset.distill_recipe, "--model_name_or_path", preset.model, "--output_dir", str(out),
+        "--dataset_path", str(run.dir / "traces"), "--seed", str(preset.seed), *_overrides(preset.distill_overrides),
+    ]  # fmt: skip
+    if run.quiet:
+        args += ["--disable_tqdm", "true"]
+    from rmr1_utils import distill  # TRL and torch load only when training runs
+
+    report = distill.main(args)
+    return {k: report[k] for k in ("export_dir", "train_loss", "log_history", "train_examples", "dropped_too_long", "runtime_s")}
+
+
+def stage_eval_distill(run: Run, out: Path) -> dict:
+    return evaluate_model(run, run.results["distill"]["export_dir"], out)
+
+
+def stage_grpo(run: Run, out: Path) -> dict:
+    preset = run.preset
+    args = ["--config", preset.grpo_recipe, "--model_name_or_path", run.results["distill"]["export_dir"],
+            "--output_dir", str(out), "--dataset_path", str(run.dir / "data"), "--seed", str(preset.seed),
+            *_overrides(preset.grpo_overrides)]  # fmt: skip
+    if run.quiet:
+        args += ["--disable_tqdm", "true"]
+    callbacks = []
+    if preset.grpo_eval_every:
+        callbacks.append(held_out_evaluation(run, out / "held-out-curve", preset.grpo_eval_every))
+    from rmr1_utils import grpo  # TRL and torch load only when training runs
+
+    report = grpo.main(args, callbacks=callbacks)
+    keep = ("export_dir", "log_history", "summary", "train_tasks", "dropped_too_long", "rollout", "runtime_s")
+    result = {k: report[k] for k in keep}
+    if callbacks:
+        result["held_out_curve"] = callbacks[0].points
+    return result
+
+
+def stage_eval_final(run: Run, out: Path) -> dict:
+    return evaluate_model(run, run.results["grpo"]["export_dir"], out)
+
+
+def stage_ship(run: Run, out: Path) -> dict:
+    """Compress the final judge into ``rmr1_utils/judges/<ship_as>/`` and measure the compressed one.
+
+    The card (``judge.json``) records the base model, the command, the preset, the compression and
+    the held-out accuracy of the *compressed* judge with its interval and per-judgement outcomes.
+    """
+    import torch
+
+    from rmr1_utils.compact import JUDGES_DIR, compress, save_judge
+    from rmr1_utils.models import load_model_and_tokenizer
+
+    preset = run.preset
+    base, _ = load_model_and_tokenizer(preset.model, device="cpu", dtype=torch.float32)
+    final, _ = load_model_and_tokenizer(run.results["grpo"]["export_dir"], device="cpu", dtype=torch.float32)
+    tensors, stats = compress(base, final, preset.ship_rank)
+    del base, final
+    folder = JUDGES_DIR / preset.ship_as
+    card = {
+        "name": preset.ship_as,
+        "base_model": preset.model,
+        "command": f"rmr1 pipeline --preset {run.preset_name}",
+        "preset": dataclasses.asdict(preset),
+        "compression": {"rank": preset.ship_rank, **stats},
+    }
+    save_judge(folder, tensors, card)
+    summaries = evaluate_model(run, preset.ship_as, out, preset.headline_sets)
+    log = _logs(run, "ship", preset.headline_sets)
+    card["held_out"] = {
+        "sets": preset.headline_sets,
+        "accuracy": accuracy_interval(log, preset).to_dict(),
+        "outcomes": {r["key"]: bool(r["correct"]) for r in log},
+        "max_new_tokens": preset.eval_max_new_tokens,
+        "seed": preset.seed,
+        "data_recipe": preset.data_recipe,
+    }
+    save_judge(folder, tensors, card)
+    return {"folder": str(folder), "compression": card["compression"], "held_out": card["held_out"]["accuracy"], **summaries}
+
+
+#: The stages, in order: (name, function(run, out folder) -> JSON-able result, runs when).
+STAGES: list[tuple[str, Callable[[Run, Path], dict], Callable[[PipelinePreset], bool]]] = [
+    ("data", stage_data, lambda p: True),
+    ("eval-base", stage_eval_base, lambda p: True),
+    ("traces", stage_traces, lambda p: True),
+    ("distill", stage_distill, lambda p: True),
+    ("eval-distill", stage_eval_distill, lambda p: p.eval_after_distill),
+    ("grpo", stage_grpo, lambda p: True),
+    ("eval-final", stage_eval_final, lambda p: True),
+    ("ship", stage_ship, lambda p: bool(p.ship_as)),
+]
+
+
+def held_out_evaluation(run: Run, out: Path, every: int):
+    """A ``TrainerCallback`` that judges a held-out set with the current policy every ``every`` steps.
+
+    Built by a function so that importing the pipeline (every ``rmr1`` call does) does not load
+    transformers. Each point records the step, the greedy accuracy with its bootstrap interval
+    (clustered by pair), the format compliance and the mean training reward of the steps since the
+    previous point; the report plots them.
+
+    Args:
+        run: the pipeline run (its preset names the held-out set and the evaluation settings).
+        out: folder for the per-step evaluation logs.
+        every: evaluate after every ``every``-th optimizer step.
+
+    Returns:
+        The callback; its ``points`` list fills as training goes.
+    """
+    from transformers import TrainerCallback
+
+    class HeldOutEvaluation(TrainerCallback):
+        def __init__(self):
+            self.name = run.preset.grpo_eval_set or run.preset.headline_sets[0]
+            self.points: list[dict] = []
+
+        def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+            if state.global_step % every:
+                return
+            step_dir = out / f"step-{state.global_step}"
+            summary = evaluate_model(run, "", step_dir, [self.name], model=(model, processing_class))
+            log = read_log(step_dir / _slug(self.name) / "log.jsonl")
+            interval = accuracy_interval(log, run.preset)
+            recent = [h["reward"] for h in state.log_history if "reward" in h][-every:]
+            self.points.append({
+                "step": state.global_step, "accuracy": interval.to_dict(),
+                "reward": sum(recent) / len(recent) if recent else None,
+                "format_compliance": summary["sets"][self.name]["quality"]["format_compliance"],
+            })  # fmt: skip
+
+    return HeldOutEvaluation()
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
+def pair_of(record: dict) -> str:
+    """The pair a judgement belongs to (both orders of a pair are one cluster)."""
+    return str(record["key"]).removesuffix(SWAPPED_SUFFIX)
+
+
+def accuracy_interval(log: Sequence[dict], preset: PipelinePreset):
+    """Accuracy of a log with its seeded bootstrap interval, clustered by pair."""
+    return bootstrap_mean([float(r["correct"]) for r in log], [pair_of(r) for r in log], preset.bootstrap_resamples, preset.seed)
+
+
+def _logs(run: Run, stage: str, sets: Sequence[str]) -> list[dict]:
+    return [r for name in sets for r in read_log(run.dir / stage / _slug(name) / "log.jsonl")]
+
+
+def report_rows(run: Run) -> list[dict]:
+    """The report table: one row per metric, one column per evaluated model.
+
+    Rows: the headline metrics on the pooled headline sets (format compliance, accuracy with its
+    interval, position consistency, verdicts naming A, judgements), then each set's accuracy
+    with its interval. Interval cells are ``{"value", "low", "high", ...}`` dicts.
+    """
+    preset = run.preset
+    stages = [s for s in EVAL_COLUMNS if s in run.results]
+    logs = {EVAL_COLUMNS[s]: _logs(run, s, preset.headline_sets) for s in stages}
     rows = []
 
     def add(metric, get):
-        values = {n: get(summaries[n]) for n in names}
-        if all(v is not None for v in values.values()):
-            rows.append({"metric": metric, **values})
+        rows.append({"metric": metric, **{column: get(log) for column, log in logs.items()}})
 
-    add("format compliance", lambda s: s["quality"].get("format_compliance"))
-    add("accuracy", lambda s: s["score"])
-    for domain in summaries[names[0]].get("domains", {}):
-        add(f"accuracy: {domain}", lambda s, d=domain: s.get("domains", {}).get(d))
-    add("position consistency", lambda s: s["quality"].get("position_consistency"))
-    add("verdict rate", lambda s: s["quality"].get("verdict_rate"))
-    add("verdicts naming A", lambda s: s["quality"].get("verdict_a_rate"))
+    add("format compliance", lambda log: float(judge_quality(log)["format_compliance"]))
+    add("accuracy", lambda log: accuracy_interval(log, preset).to_dict())
+    add("position consistency", lambda log: float(judge_quality(log).get("position_consistency", float("nan"))))
+    add("verdicts naming A", lambda log: float(judge_quality(log)["verdict_a_rate"]))
+    add("judgements", lambda log: len(log))
+    for name in preset.eval_sets:
+        set_logs = {EVAL_COLUMNS[s]: _logs(run, s, [name]) for s in stages}
+        rows.append({"metric": f"accuracy: {name}", **{c: accuracy_interval(g, preset).to_dict() for c, g in set_logs.items()}})
     return rows
 
 
+def paired_rows(run: Run) -> list[dict]:
+    """Paired differences of accuracy between the models, on the same judgements.
+
+    On the pooled headline sets: each model against the one before it and base → final. On each
+    evaluation set on its own: each trained model against the one before it (where GRPO's gain on
+    the families only it trained on shows). Each row: ``set``, ``comparison`` and the
+    :func:`~rmr1_utils.stats.paired_difference` fields (bootstrap clustered by pair).
+    """
+    preset = run.preset
+    stages = [s for s in EVAL_COLUMNS if s in run.results]
+    columns = [EVAL_COLUMNS[s] for s in stages]
+
+    def rows(scope: str, sets: list[str], pairs: list[tuple[str, str]]) -> list[dict]:
+        correct = {EVAL_COLUMNS[s]: {r["key"]: float(r["correct"]) for r in _logs(run, s, sets)} for s in stages}
+        clusters = {k: k.removesuffix(SWAPPED_SUFFIX) for log in correct.values() for k in log}
+        return [
+            {
+                "set": scope,
+                "comparison": f"{a} → {b}",
+                **paired_difference(correct[a], correct[b], clusters, preset.bootstrap_resamples, preset.seed).to_dict(),
+                "mcnemar_p": mcnemar_exact(correct[a], correct[b]),
+            }
+            for a, b in pairs
+        ]
+
+    steps = list(zip(columns, columns[1:]))
+    result = rows("headline", preset.headline_sets, steps + ([(columns[0], columns[-1])] if len(columns) > 2 else []))
+    for name in preset.eval_sets:
+        result += rows(name, [name], steps[1:] if len(steps) > 1 else steps)
+    return result
+
+
+def bias_readout(log: Sequence[dict]) -> dict:
+    """Position and length bias of a judge from its both-orders log.
+
+    Returns:
+        ``verdicts_naming_A`` (0.5 = no position preference), ``position_consistency``,
+        ``accuracy_when_A_is_better`` / ``…_B_is_better`` and ``accuracy_when_better_is_longer`` /
+        ``…_shorter`` (a length-biased judge is more accurate when the better answer is longer).
+    """
+
+    def acc(rows):
+        return sum(r["correct"] for r in rows) / len(rows) if rows else float("nan")
+
+    quality = judge_quality(log)
+    return {
+        "verdicts_naming_A": quality["verdict_a_rate"],
+        "position_consistency": quality.get("position_consistency", float("nan")),
+        "accuracy_when_A_is_better": acc([r for r in log if r["better_position"] == "A"]),
+        "accuracy_when_B_is_better": acc([r for r in log if r["better_position"] == "B"]),
+        "accuracy_when_better_is_longer": acc([r for r in log if (r.get("length_diff") or 0) > 0]),
+        "accuracy_when_better_is_shorter": acc([r for r in log if (r.get("length_diff") or 0) < 0]),
+    }
+
+
+def _cell(value) -> str:
+    if isinstance(value, dict):
+        return "–" if value["value"] != value["value"] else f"{value['value']:.3f} [{value['low']:.2f}, {value['high']:.2f}]"
+    if isinstance(value, int):
+        return str(value)
+    return "–" if value != value else f"{value:.3f}"
+
+
 def format_report(rows: Sequence[dict], columns: Sequence[str]) -> str:
-    """A Markdown table of :func:`report_rows` (NaN shown as ``–``)."""
+    """A Markdown table of :func:`report_rows` (intervals as ``value [low, high]``; NaN as ``–``)."""
     lines = ["| metric | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     for r in rows:
-        cells = ["–" if r[c] != r[c] else f"{r[c]:.3f}" for c in columns]
-        lines.append(f"| {r['metric']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {r['metric']} | " + " | ".join(_cell(r[c]) for c in columns) + " |")
     return "\n".join(lines)
 
 
-def _save_plots(run: Path, rows: list[dict], columns: list[str], distill: dict, grpo: dict) -> list[str]:
+def _save_plots(run: Run, rows: list[dict], columns: list[str]) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rmr1_utils.plots import plot_run_comparison, plot_training_curves
+    from rmr1_utils.plots import plot_held_out_curve, plot_intervals, plot_training_curves
 
-    plots = run / "plots"
+    plots = run.dir / "plots"
     plots.mkdir(parents=True, exist_ok=True)
+    interval_rows = [r for r in rows if r["metric"].startswith("accuracy")]
+    figures = [
+        (
+            "before_after.png",
+            lambda: plot_intervals(interval_rows, columns, title="Judge accuracy by stage (95% bootstrap intervals)"),
+        )
+    ]
+    distilled, trained = run.results.get("distill", {}), run.results.get("grpo", {})
+    if distilled.get("log_history"):
+        keys = ("loss", "mean_token_accuracy")
+        figures.append(("distill_curve.png", lambda: plot_training_curves(distilled["log_history"], keys, title="Distillation")))
+    if trained.get("log_history"):
+        grpo_keys = ("reward", "completions/mean_length", "completions/clipped_ratio", "kl")
+        figures.append(("grpo_curves.png", lambda: plot_training_curves(trained["log_history"], grpo_keys, title="GRPO")))
+    if trained.get("held_out_curve"):
+        figures.append(("grpo_held_out.png", lambda: plot_held_out_curve(trained["held_out_curve"])))
     written = []
-    shown = [r for r in rows if r["metric"] != "verdicts naming A"]
-    figures = [("before_after.png", lambda: plot_run_comparison(shown, title="Judge quality by stage", series=columns))]
-    if distill.get("log_history"):
-        figures.append(("distill_curve.png", lambda: plot_training_curves(distill["log_history"], ("loss", "mean_token_accuracy"),
-                                                                            title="Distillation")))  # fmt: skip
-    if grpo.get("log_history"):
-        keys = ("reward", "completions/mean_length", "completions/clipped_ratio", "kl")
-        figures.append(("grpo_curves.png", lambda: plot_training_curves(grpo["log_history"], keys, title="GRPO")))
     for name, draw in figures:
         fig = draw()
         fig.savefig(plots / name, dpi=110)
@@ -197,7 +506,62 @@ def _save_plots(run: Path, rows: list[dict], columns: list[str], distill: dict, 
     return written
 
 
-def run_pipeline(preset: PipelinePreset, out: str | Path, force: bool = False, quiet: bool = False) -> dict:
+def write_report(run: Run, seconds: float) -> dict:
+    """Build the report from the finished stages; write ``report.json``, ``report.md`` and the plots."""
+    columns = [EVAL_COLUMNS[s] for s in EVAL_COLUMNS if s in run.results]
+    rows = report_rows(run)
+    final_log = _logs(run, "eval-final", run.preset.headline_sets)
+    report = {
+        "columns": columns,
+        "rows": rows,
+        "paired": paired_rows(run),
+        "bias": bias_readout(final_log),
+        "stages": {name: {"seconds": result.get("seconds")} for name, result in run.results.items()},
+        "distill": {k: run.results["distill"].get(k) for k in ("train_loss", "train_examples", "dropped_too_long")},
+        "grpo": run.results["grpo"].get("summary", {}),
+        "held_out_curve": run.results["grpo"].get("held_out_curve", []),
+        "models": {
+            "base": run.preset.model,
+            "distilled": run.results["distill"]["export_dir"],
+            "final": run.results["grpo"]["export_dir"],
+        },  # fmt: skip
+        "headline_sets": run.preset.headline_sets,
+    }
+    report["plots"] = _save_plots(run, rows, columns)
+    report["seconds"] = round(seconds, 1)
+    (run.dir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    (run.dir / "report.md").write_text(format_markdown(report), encoding="utf-8")
+    return report
+
+
+def format_markdown(report: dict) -> str:
+    """The whole report as Markdown (what ``report.md`` holds and ``rmr1 pipeline`` prints)."""
+    lines = [f"Headline: pooled {', '.join(report['headline_sets'])}; accuracy as value [95% bootstrap interval, by pair].", ""]
+    lines.append(format_report(report["rows"], report["columns"]))
+    lines += ["", "Paired differences of accuracy (same judgements, 95% bootstrap interval by pair):"]
+    lines += [
+        f"- {p.get('set', 'headline')}: {p['comparison']}: {p['value']:+.3f} [{p['low']:+.3f}, {p['high']:+.3f}]"
+        f" (n={p['n']}, McNemar p={p.get('mcnemar_p', float('nan')):.3g})"
+        for p in report["paired"]
+    ]
+    bias = report["bias"]
+    lines += ["", "Final judge, bias readout: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in bias.items())]
+    g = report["grpo"]
+    if g:
+        lines.append(
+            f"GRPO: reward {g['reward_first']:+.2f} → {g['reward_last']:+.2f} over {g['steps']} steps, "
+            f"truncation rate {g['truncation_rate']:.2f}, mean completion {g['completion_length']:.0f} tokens"
+        )
+    lines.append("Stage seconds: " + ", ".join(f"{k} {v['seconds']}" for k, v in report["stages"].items()))
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+
+
+def run_pipeline(preset: PipelinePreset, out: str | Path, force: bool = False, quiet: bool = False, name: str = "custom") -> dict:
     """Run (or resume) the pipeline in ``out``.
 
     Args:
@@ -205,92 +569,33 @@ def run_pipeline(preset: PipelinePreset, out: str | Path, force: bool = False, q
         out: the run folder.
         force: redo every stage even when its ``stage.json`` exists.
         quiet: no progress bars or stage banners.
+        name: the preset's name (recorded in what the run ships).
 
     Returns:
-        The report: ``columns``, ``rows`` (the before/after table), ``stages`` (seconds and key
-        numbers per stage), ``plots``, ``seconds`` (total); also ``report.json`` and ``report.md``.
+        The report (see :func:`write_report`); also ``report.json`` and ``report.md``.
     """
-    from rmr1_utils import distill, grpo, prepare
-
-    run = Path(out)
-    run.mkdir(parents=True, exist_ok=True)
+    run = Run(preset, Path(out), quiet, preset_name=name)
+    run.dir.mkdir(parents=True, exist_ok=True)
     if force:
-        for marker in run.glob("*/stage.json"):
+        for marker in run.dir.glob("*/stage.json"):
             marker.unlink()
     started = time.perf_counter()
-    timings: dict[str, float] = {}
-
-    def say(text):
-        if not quiet:
-            print(f"\n== rmr1 pipeline: {text}", flush=True)
-
-    def stage(name, fn):
-        s = Stage(run, name)
-        previous = s.done()
-        if previous is not None:
-            say(f"{name}: done before, skipped")
-            timings[name] = previous.get("seconds", 0.0)
-            return previous
-        say(name)
+    for name, function, enabled in STAGES:
+        if not enabled(preset):
+            continue
+        marker = run.dir / name / "stage.json"
+        if marker.exists():
+            run.say(f"{name}: done before, skipped")
+            run.results[name] = json.loads(marker.read_text())
+            continue
+        run.say(name)
         t = time.perf_counter()
-        result = fn(s.dir)
+        result = function(run, run.dir / name)
         result["seconds"] = round(time.perf_counter() - t, 1)
-        timings[name] = result["seconds"]
-        return s.finish(result)
-
-    seed = str(preset.seed)
-    stage("data", lambda d: {"summary": prepare.main(["--recipe", preset.data_recipe, "--out", str(d), "--seed", seed,
-                                                       *(["--quiet"] if quiet else [])])["summary"]})  # fmt: skip
-    summaries = {"base": stage("eval-base", lambda d: _evaluate(preset, preset.model, d, quiet))}
-
-    def run_distill(d):
-        args = ["--config", preset.distill_recipe, "--model_name_or_path", preset.model, "--output_dir", str(d),
-                "--seed", seed, *_overrides(preset.distill_overrides)]  # fmt: skip
-        if quiet:
-            args += ["--disable_tqdm", "true"]
-        report = distill.main(args)
-        return {k: report[k] for k in ("export_dir", "train_loss", "log_history", "train_examples", "dropped_too_long")}
-
-    distilled = stage("distill", run_distill)
-    if preset.eval_after_distill:
-        summaries["distilled"] = stage("eval-distill", lambda d: _evaluate(preset, distilled["export_dir"], d, quiet))
-
-    def run_grpo(d):
-        args = ["--config", preset.grpo_recipe, "--model_name_or_path", distilled["export_dir"], "--output_dir", str(d),
-                "--dataset_path", str(run / "data"), "--seed", seed, *_overrides(preset.grpo_overrides)]  # fmt: skip
-        if quiet:
-            args += ["--disable_tqdm", "true"]
-        report = grpo.main(args)
-        return {k: report[k] for k in ("export_dir", "log_history", "summary", "train_tasks", "dropped_too_long", "rollout")}
-
-    trained = stage("grpo", run_grpo)
-    summaries["final"] = stage("eval-final", lambda d: _evaluate(preset, trained["export_dir"], d, quiet))
-
-    columns = list(summaries)
-    rows = report_rows(summaries)
-    report = {
-        "columns": columns,
-        "rows": rows,
-        "stages": {
-            name: {"seconds": timings.get(name)}
-            for name in ("data", "eval-base", "distill", "eval-distill", "grpo", "eval-final")
-            if name in timings
-        },  # fmt: skip
-        "distill": {"train_loss": distilled.get("train_loss"), "train_examples": distilled.get("train_examples")},
-        "grpo": trained.get("summary", {}),
-        "models": {"base": preset.model, "distilled": distilled["export_dir"], "final": trained["export_dir"]},
-    }
-    report["plots"] = _save_plots(run, rows, columns, distilled, trained)
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    table = format_report(rows, columns)
-    (run / "report.md").write_text(
-        f"# rmr1 pipeline report\n\n{table}\n\nStage seconds: "
-        + ", ".join(f"{k} {v['seconds']}" for k, v in report["stages"].items())
-        + f"\n\nGRPO: {json.dumps(report['grpo'])}\n",
-        encoding="utf-8",
-    )
-    (run / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    return report
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        run.results[name] = result
+    return write_report(run, time.perf_counter() - started)
 
 
 def make_parser(subparsers=None) -> argparse.ArgumentParser:
@@ -300,7 +605,7 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     parser = stage_parser(
         subparsers, "pipeline", "The whole recipe end to end: data → baseline eval → distillation → GRPO → final eval."
     )
-    parser.add_argument("--preset", default="cpu", help="a bundled preset (cpu, smoke) or a YAML path")
+    parser.add_argument("--preset", default="cpu", help="a bundled preset (cpu, cpu-long, smoke) or a YAML path")
     parser.add_argument("--out", help="run folder (default runs/pipeline-<preset>); an existing one is resumed")
     parser.add_argument("--model", help="override the preset's starting model")
     parser.add_argument("--force", action="store_true", help="redo every stage")
@@ -309,7 +614,7 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
-    """Entry point of ``rmr1 pipeline``; prints the before/after table and where everything went."""
+    """Entry point of ``rmr1 pipeline``; prints the report and where everything went."""
     from rmr1_utils.stage import parse_stage_args
 
     args = parse_stage_args(args, make_parser)
@@ -317,15 +622,8 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
     if args.model:
         preset.model = args.model
     out = Path(args.out or f"runs/pipeline-{path.stem}")
-    report = run_pipeline(preset, out, force=args.force, quiet=args.quiet)
-    print(f"\nrmr1 pipeline ({path.stem}, {preset.model}): {report['seconds']:.0f} s; held-out pairs: {preset.eval_data}\n")
-    print(format_report(report["rows"], report["columns"]))
-    print("\nstage seconds: " + ", ".join(f"{k} {v['seconds']}" for k, v in report["stages"].items()))
-    g = report["grpo"]
-    if g:
-        print(
-            f"GRPO: reward {g['reward_first']:+.2f} → {g['reward_last']:+.2f}, truncation rate {g['truncation_rate']:.2f}, "
-            f"mean completion {g['completion_length']:.0f} tokens"
-        )
-    print(f"\nrun folder: {out} (report.md, report.json, plots/: {', '.join(Path(p).name for p in report['plots'])})")
+    report = run_pipeline(preset, out, force=args.force, quiet=args.quiet, name=args.preset)
+    print(f"\nrmr1 pipeline ({path.stem}, {preset.model}): {report['seconds']:.0f} s\n")
+    print(format_markdown(report))
+    print(f"run folder: {out} (report.md, report.json, plots/: {', '.join(Path(p).name for p in report['plots'])})")
     return report

@@ -168,3 +168,68 @@ def plot_training_curves(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_intervals(rows: Sequence[Mapping], series: Sequence[str], title: str = "Accuracy with 95% intervals"):
+    """Grouped bars with error bars: one group per row (metric), one bar per series (model).
+
+    Args:
+        rows: rows with ``metric`` and, per series, an interval ``{"value", "low", "high"}``
+            (:func:`rmr1_utils.pipeline.report_rows`).
+        series: the columns to draw, in order.
+        title: the figure title.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(5, 0.5 * len(series) * len(rows) + 2), 3.8))
+    width = 0.8 / len(series)
+    for k, name in enumerate(series):
+        offset = (k - (len(series) - 1) / 2) * width
+        values = [r[name]["value"] for r in rows]
+        errors = [[v - r[name]["low"] for v, r in zip(values, rows)], [r[name]["high"] - v for v, r in zip(values, rows)]]
+        ax.bar([i + offset for i in range(len(rows))], values, width=width, yerr=errors, capsize=3, label=name)
+    ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="coin flip")
+    ax.set_xticks(list(range(len(rows))), [r["metric"].removeprefix("accuracy: ") for r in rows], rotation=20, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=8, ncol=len(series) + 1, loc="lower right")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_held_out_curve(points: Sequence[Mapping], title: str = "GRPO: held-out accuracy and training reward"):
+    """Held-out accuracy (with its bootstrap band) and mean training reward against the GRPO step.
+
+    Args:
+        points: ``{"step", "accuracy": {"value", "low", "high"}, "reward"}`` per evaluation
+            (the pipeline's ``held_out_curve``).
+        title: the figure title.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
+    import matplotlib.pyplot as plt
+
+    steps = [p["step"] for p in points]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    left.plot(steps, [p["accuracy"]["value"] for p in points], marker="o", label="held-out accuracy")
+    left.fill_between(steps, [p["accuracy"]["low"] for p in points], [p["accuracy"]["high"] for p in points], alpha=0.25,
+                      label="95% bootstrap interval")  # fmt: skip
+    left.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+    left.set_ylim(0, 1.05)
+    left.set_xlabel("GRPO step")
+    left.legend(fontsize=8)
+    rewards = [(p["step"], p["reward"]) for p in points if p.get("reward") is not None]
+    right.plot([s for s, _ in rewards], [r for _, r in rewards], marker="o", color="tab:green")
+    right.set_ylim(-1.05, 1.05)
+    right.set_xlabel("GRPO step")
+    right.set_title("mean reward (training samples)")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -42,7 +42,7 @@ RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes" / "data"
 
 ON_ERROR = ("raise", "skip")
 OVERLONG = ("drop", "truncate")
-GENERATORS = ("math",)
+GENERATORS = ("math", "curriculum")
 _MAX_EXAMPLES = 20  # skip messages kept in the summary
 _MIN_KEPT_PROMPT_TOKENS = 16  # below this, truncation would leave no question: drop instead
 
@@ -59,9 +59,15 @@ class SourceConfig:
         hub: Hub dataset name (loaded with ``datasets.load_dataset``; needs network).
         config: Hub dataset configuration name.
         split: Hub split.
-        generator: ``math`` for the seeded synthetic math pairs (then ``n`` and ``seed``).
+        generator: ``math`` for the seeded synthetic word problems, ``curriculum`` for the judging
+            curriculum (:mod:`rmr1_utils.curriculum`); then ``n`` and ``seed``.
         n: number of generated pairs.
         seed: generator seed.
+        families: generator families to draw from (default: all of the generator's).
+        part: curriculum only: ``train``, ``test`` (disjoint key buckets, so a held-out item never
+            repeats a training question or fact) or ``all`` (for families that are only held out).
+        to_split: put every pair of this source in this split (``train``, ``test`` or a new name
+            such as ``test_families``) instead of the recipe's seeded train/test split.
         domain: override the domain of every pair from this source.
         max_pairs: keep at most this many raw records (after the shuffle, if any).
         shuffle_seed: shuffle raw records with this seed first (same permutation as
@@ -77,6 +83,9 @@ class SourceConfig:
     generator: str | None = None
     n: int | None = None
     seed: int = 0
+    families: list[str] | None = None
+    part: str = "train"
+    to_split: str | None = None
     domain: str | None = None
     max_pairs: int | None = None
     shuffle_seed: int | None = None
@@ -93,6 +102,10 @@ class SourceConfig:
             raise ValueError(f"source {self.name!r}: unknown generator {self.generator!r} (expected {', '.join(GENERATORS)})")
         if self.generator and not self.n:
             raise ValueError(f"source {self.name!r}: a generator needs n")
+        if self.families is not None and not self.generator:
+            raise ValueError(f"source {self.name!r}: families apply to generators only")
+        if self.to_split is not None and (not isinstance(self.to_split, str) or not self.to_split.isidentifier()):
+            raise ValueError(f"source {self.name!r}: to_split must be a split name (letters, digits, _), got {self.to_split!r}")
 
 
 @dataclass
@@ -111,6 +124,9 @@ class PrepareConfig:
         overlong: what to do with prompts over the budget: ``drop`` or ``truncate`` (left-truncate
             the shared question/context).
         on_error: ``raise`` (stop at the first bad record) or ``skip`` (count it and go on).
+        both_orders: render every pair twice, its seeded order and then swapped (id + ``-swapped``),
+            next to each other: a judge trained on both orders cannot lower its loss with a
+            position preference.
     """
 
     name: str = "custom"
@@ -122,6 +138,7 @@ class PrepareConfig:
     max_prompt_tokens: int | None = None
     overlong: str = "drop"
     on_error: str = "raise"
+    both_orders: bool = False
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
@@ -272,8 +289,13 @@ def iter_source(source: SourceConfig, base: Path | None = None) -> tuple[str, It
     if source.generator == "math":
         from rmr1_utils.synthetic import generate_math_pairs
 
-        pairs = generate_math_pairs(source.n, seed=source.seed)
+        pairs = generate_math_pairs(source.n, seed=source.seed, families=source.families)
         return f"generator:math(seed={source.seed})", iter(enumerate(pairs))
+    if source.generator == "curriculum":
+        from rmr1_utils.curriculum import FAMILIES, curriculum_pairs
+
+        pairs = curriculum_pairs(source.families or list(FAMILIES), source.n, seed=source.seed, part=source.part)
+        return f"generator:curriculum(seed={source.seed}, part={source.part})", iter(enumerate(pairs))
     if source.hub:
         where = f"{source.hub}[{source.split}]"
         ds = load_hub_dataset(source.hub, source.config, source.split, where)
@@ -390,19 +412,25 @@ def _split(items: list, test_size: float, seed: int) -> tuple[list, list]:
     return [x for i, x in enumerate(items) if i not in test_ids], [x for i, x in enumerate(items) if i in test_ids]
 
 
-def judge_task_features():
-    """Arrow schema of judge tasks (explicit, so an empty split still has the right columns)."""
+def judge_task_features(verifiable: bool = False):
+    """Arrow schema of judge tasks (explicit, so an empty split still has the right columns).
+
+    Args:
+        verifiable: add the ``verifiable`` column (null for pairs that have none).
+    """
     import datasets
 
-    return datasets.Features(
-        {
-            "id": datasets.Value("string"),
-            "source": datasets.Value("string"),
-            "domain": datasets.Value("string"),
-            "messages": datasets.List({"role": datasets.Value("string"), "content": datasets.Value("string")}),
-            "winner": datasets.Value("string"),
-        }
-    )
+    string = datasets.Value("string")
+    columns = {
+        "id": string,
+        "source": string,
+        "domain": string,
+        "messages": datasets.List({"role": string, "content": string}),
+        "winner": string,
+    }
+    if verifiable:
+        columns["verifiable"] = {k: string for k in ("family", "type", "solution", "chosen_quote", "rejected_quote")}
+    return datasets.Features(columns)
 
 
 @dataclass
@@ -416,6 +444,7 @@ class Collected:
         skip_examples: the first messages of skipped records (file and record named).
         filtered: records dropped by the recipe on purpose (e.g. Skywork's ``magpie_ultra``).
         duplicates: records whose content was already seen.
+        fixed_split: pair id → split, for pairs of sources with ``to_split``.
     """
 
     pairs: list[dict] = field(default_factory=list)
@@ -424,6 +453,7 @@ class Collected:
     skip_examples: list[str] = field(default_factory=list)
     filtered: Counter = field(default_factory=Counter)
     duplicates: int = 0
+    fixed_split: dict[str, str] = field(default_factory=dict)
 
 
 def collect_sources(config: PrepareConfig, base: Path | None = None) -> Collected:
@@ -469,6 +499,8 @@ def collect_sources(config: PrepareConfig, base: Path | None = None) -> Collecte
                 continue
             seen_ids.add(result["id"])
             (out.tasks if fmt in TASK_FORMATS else out.pairs).append(result)
+            if source.to_split:
+                out.fixed_split[result["id"]] = source.to_split
     return out
 
 
@@ -501,29 +533,36 @@ def prepare(config: PrepareConfig, out: str | Path | None = None, base: Path | N
     splits: dict[str, list[dict]] = {}
     token_counts: dict[str, list[int]] = {}
     overlong: Counter = Counter()
-    pair_splits = dict(zip(("train", "test"), _split(pairs, config.test_size, config.seed)))
+    free = [p for p in pairs if p["id"] not in collected.fixed_split]
+    pair_splits = dict(zip(("train", "test"), _split(free, config.test_size, config.seed)))
+    for pair in pairs:  # sources with `to_split` go where the recipe says
+        if pair["id"] in collected.fixed_split:
+            pair_splits.setdefault(collected.fixed_split[pair["id"]], []).append(pair)
     task_splits = dict(zip(("train", "test"), _split(ready_tasks, config.test_size, config.seed + 1)))
-    for split in ("train", "test"):
+    for k, split in enumerate(pair_splits):
         split_pairs = pair_splits[split]
-        positions = assign_positions(split_pairs, seed=config.seed + (0 if split == "train" else 1))
+        positions = assign_positions(split_pairs, seed=config.seed + k)
         tasks, counts = [], []
         bar = tqdm(list(zip(split_pairs, positions)), desc=f"render {split}", disable=not progress or not split_pairs)
-        for pair, position in bar:
-            if tokenizer is not None and config.max_prompt_tokens:
-                task, n, status = fit_to_budget(
-                    pair, position, config.style, tokenizer, config.max_prompt_tokens, config.overlong
-                )
-                if status != "ok":
-                    overlong[status] += 1
-                if task is None:
-                    continue
-            else:
-                task = pair_to_judge_task(pair, position, style=config.style)
-                n = prompt_tokens(tokenizer, task["messages"]) if tokenizer is not None else None
-            tasks.append(task)
-            if n is not None:
-                counts.append(n)
-        for task in task_splits[split]:  # already-rendered RM-R1 tasks: budget can only drop them
+        for pair, first in bar:
+            for position in (first, "B" if first == "A" else "A") if config.both_orders else (first,):
+                if tokenizer is not None and config.max_prompt_tokens:
+                    task, n, status = fit_to_budget(
+                        pair, position, config.style, tokenizer, config.max_prompt_tokens, config.overlong
+                    )
+                    if status != "ok":
+                        overlong[status] += 1
+                    if task is None:
+                        continue
+                else:
+                    task = pair_to_judge_task(pair, position, style=config.style)
+                    n = prompt_tokens(tokenizer, task["messages"]) if tokenizer is not None else None
+                if position != first:
+                    task["id"] = f"{task['id']}-swapped"  # the name `rmr1 evaluate --both-orders` uses
+                tasks.append(task)
+                if n is not None:
+                    counts.append(n)
+        for task in task_splits.get(split, []):  # already-rendered RM-R1 tasks: budget can only drop them
             n = prompt_tokens(tokenizer, task["messages"]) if tokenizer is not None else None
             if n is not None and config.max_prompt_tokens and n > config.max_prompt_tokens:
                 overlong["dropped"] += 1
@@ -552,27 +591,34 @@ def prepare(config: PrepareConfig, out: str | Path | None = None, base: Path | N
         "config": asdict(config),
     }
     if out is not None:
-        write_outputs(splits, summary, Path(out))
-    return {**splits, "summary": summary, "token_counts": token_counts}
+        write_outputs(splits, summary, Path(out), pair_splits)
+    return {**splits, "summary": summary, "token_counts": token_counts, "pairs": pair_splits}
 
 
-def write_outputs(splits: dict[str, list[dict]], summary: dict, out: Path) -> None:
-    """Write ``dataset/`` (DatasetDict), ``train.jsonl``, ``test.jsonl`` and ``summary.json``."""
+def write_outputs(splits: dict[str, list[dict]], summary: dict, out: Path, pairs: dict[str, list[dict]] | None = None) -> None:
+    """Write ``dataset/`` (DatasetDict), ``<split>.jsonl``, ``pairs/<split>.jsonl`` and ``summary.json``.
+
+    ``pairs/<split>.jsonl`` holds each split's preference pairs before rendering: what
+    ``rmr1 evaluate --benchmark pairs --both-orders`` judges in both orders.
+    """
     import datasets
 
     out.mkdir(parents=True, exist_ok=True)
-    features = judge_task_features()
+    verifiable = any("verifiable" in t for tasks in splits.values() for t in tasks)
+    features = judge_task_features(verifiable)
     columns = list(features)
     # from_dict with explicit columns: from_list cannot build an empty split.
     dataset = datasets.DatasetDict(
         {
-            s: datasets.Dataset.from_dict({k: [t[k] for t in tasks] for k in columns}, features=features)
+            s: datasets.Dataset.from_dict({k: [t.get(k) for t in tasks] for k in columns}, features=features)
             for s, tasks in splits.items()
         }
     )
     dataset.save_to_disk(str(out / "dataset"))
     for split, tasks in splits.items():
         write_jsonl(out / f"{split}.jsonl", tasks)
+    for split, split_pairs in (pairs or {}).items():
+        write_jsonl(out / "pairs" / f"{split}.jsonl", split_pairs)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -588,9 +634,10 @@ def format_summary(summary: dict) -> str:
             for name, n in counts.items():
                 table[name][split] = n
         lines.append(f"\n{key.replace('_', ' ')}:")
-        lines.append(f"  {'':<40} {'train':>7} {'test':>7}")
+        names = list(summary["counts"])
+        lines.append(f"  {'':<40} " + " ".join(f"{n:>13}" for n in names))
         for name in sorted(table):
-            lines.append(f"  {name:<40} {table[name].get('train', 0):>7} {table[name].get('test', 0):>7}")
+            lines.append(f"  {name:<40} " + " ".join(f"{table[name].get(n, 0):>13}" for n in names))
     if summary["skipped_total"]:
         lines.append(
             f"\nskipped {summary['skipped_total']} bad records: " + ", ".join(f"{k}={v}" for k, v in summary["skipped"].items())
@@ -662,5 +709,6 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
     result = prepare(config, out=args.out, base=path.parent, progress=not args.quiet)
     if not args.quiet:
         print(format_summary(result["summary"]))
-        print(f"\nwrote {args.out}/dataset, train.jsonl, test.jsonl, summary.json")
+        written = ", ".join(f"{split}.jsonl" for split in result["summary"]["counts"])
+        print(f"\nwrote {args.out}/dataset, {written}, pairs/, summary.json")
     return result

@@ -60,6 +60,23 @@ class CPUSafeTrainingDefaults:
         gradient_checkpointing: ``None`` = automatic (CUDA: on; CPU: off).
         share_prompt_prefix: run the prompt prefix a batch's rows share through the model once.
         min_shared_prefix: shortest common prefix (tokens) worth sharing.
+        detach_shared_prefix: run the shared prefix without gradients (a constant context, like a
+            prompt cache): the loss is the same, the gradient drops only the path through the
+            prefix's own activations, and a CPU step costs ~40 % less.
+        prefix_refresh_steps: with ``detach_shared_prefix``, recompute the shared prefix's keys and
+            values every N optimizer steps (1 = every step, exact); in between the last ones are
+            reused, as a prompt cache would (layers below ``freeze_layers_below`` never change).
+        freeze_layers_below: train only the decoder layers from this index up (0 = all); the
+            frozen lower layers run forward only, so the backward pass stops at the first
+            trainable layer. Embeddings stay frozen whenever this is > 0.
+        side_token_weight: weight of the loss on supervised tokens that name a side (``A``/``B``:
+            the verdict, "Chatbot B …", the quote tags). A judge's decision is one or two of a
+            trace's ~90 tokens; once the format is learned (a few steps) the rest is copying, and
+            the decision's share of the gradient decides how soon the judge stops guessing.
+        both_orders_in_batch: batch the two A/B orders of a pair together (tasks ``<id>`` and
+            ``<id>-swapped``, as ``rmr1 prepare`` writes them with ``both_orders``): within every
+            batch a preference for a position lowers the loss of one order exactly as much as it
+            raises the other's, so the only way down is to judge the content.
         save_strategy: no checkpoints unless asked (a CPU run is minutes long).
         disable_tqdm: keep the progress bar and per-step logs.
     """
@@ -68,12 +85,102 @@ class CPUSafeTrainingDefaults:
     gradient_checkpointing: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA, off on CPU"})
     share_prompt_prefix: bool = field(default=True, metadata={"help": "run the rows' shared prompt prefix once"})
     min_shared_prefix: int = field(default=32, metadata={"help": "shortest common prefix worth sharing"})
+    detach_shared_prefix: bool = field(
+        default=False, metadata={"help": "run the shared prefix without gradients (cheaper; not the exact gradient)"}
+    )
+    prefix_refresh_steps: int = field(
+        default=1, metadata={"help": "with detach_shared_prefix: recompute the prefix every N steps (1 = exact)"}
+    )
+    freeze_layers_below: int = field(default=0, metadata={"help": "train only decoder layers >= this index (0 = all)"})
+    side_token_weight: float = field(default=1.0, metadata={"help": "loss weight of tokens naming a side (A/B)"})
+    both_orders_in_batch: bool = field(
+        default=False, metadata={"help": "batch both A/B orders of a pair together (ids <id> and <id>-swapped)"}
+    )
     save_strategy: str = field(default="no", metadata={"help": "checkpoints: 'no', 'steps' or 'epoch'"})
     disable_tqdm: bool | None = field(default=False, metadata={"help": "hide the progress bar and per-step logs"})
 
     def __post_init__(self):
         make_cpu_safe(self)
         super().__post_init__()
+
+
+#: The id suffix of a task's second A/B order (``rmr1 prepare`` with ``both_orders``, ``evaluate --both-orders``).
+SWAPPED_SUFFIX = "-swapped"
+
+
+def pair_groups(ids: Sequence[str]) -> list[list[int]]:
+    """Indices of rows that are orders of the same pair (``<id>`` and ``<id>-swapped``), in first-seen order."""
+    groups: dict[str, list[int]] = {}
+    for index, task_id in enumerate(ids):
+        groups.setdefault(task_id.removesuffix(SWAPPED_SUFFIX), []).append(index)
+    return list(groups.values())
+
+
+def pair_order_batches(groups: Sequence[Sequence[int]], lengths: Sequence[int], batch_size: int, seed: int) -> list[int]:
+    """A training order that keeps the two orders of every pair in one batch, with similar lengths per batch.
+
+    Pairs are shuffled with ``seed`` and laid out first, two rows each, so with an even batch size
+    no pair straddles two batches; rows without a twin (e.g. hand-written traces) come after them.
+    Within windows of 8 batches rows are sorted by length (long traces share batches instead of
+    padding short ones), then the batches are shuffled (the last, partial one stays last).
+
+    Args:
+        groups: row indices per pair (:func:`pair_groups`): one or two rows each.
+        lengths: token length of each row.
+        batch_size: rows per batch; must be even.
+        seed: the seed.
+
+    Returns:
+        All row indices, in training order.
+
+    Raises:
+        RMR1Error: an odd batch size, or a group of more than two rows.
+    """
+    import random
+
+    if batch_size % 2:
+        raise RMR1Error(f"both_orders_in_batch needs an even per_device_train_batch_size, got {batch_size}")
+    if any(len(g) > 2 for g in groups):
+        raise RMR1Error("both_orders_in_batch: a pair appears more than twice (duplicate task ids?)")
+    rng = random.Random(seed)
+    doubles = [list(g) for g in groups if len(g) == 2]
+    singles = [list(g) for g in groups if len(g) == 1]
+    rng.shuffle(doubles)
+    rng.shuffle(singles)
+
+    def windowed(kind: list[list[int]], per_window: int) -> list[int]:
+        rows = []
+        for start in range(0, len(kind), per_window):
+            rows += [i for g in sorted(kind[start : start + per_window], key=lambda g: -max(lengths[i] for i in g)) for i in g]
+        return rows
+
+    rows = windowed(doubles, 4 * batch_size) + windowed(singles, 8 * batch_size)
+    batches = [rows[k : k + batch_size] for k in range(0, len(rows), batch_size)]
+    last = batches.pop() if batches and len(batches[-1]) < batch_size else []
+    rng.shuffle(batches)
+    return [i for batch in batches for i in batch] + last
+
+
+class PairOrderSampler:
+    """A ``torch`` sampler over :func:`pair_order_batches` (a new order each epoch, from the seed).
+
+    Args:
+        groups, lengths, batch_size: see :func:`pair_order_batches`.
+        seed: the training seed.
+    """
+
+    def __init__(self, groups, lengths, batch_size: int, seed: int):
+        self.groups, self.lengths, self.batch_size, self.seed = groups, lengths, batch_size, seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        return iter(pair_order_batches(self.groups, self.lengths, self.batch_size, self.seed * 1000 + self.epoch))
+
+    def __len__(self) -> int:
+        return len(self.lengths)
 
 
 def recipe_path(recipe: str, stage: str) -> Path:
@@ -180,7 +287,39 @@ def load_trainable_model(model_args, training_args):
         trust_remote_code=bool(getattr(training_args, "trust_remote_code", False)),
         attn_implementation=model_args.attn_implementation,
     )
+    freeze_lower_layers(model, getattr(training_args, "freeze_layers_below", 0))
     return model, tokenizer
+
+
+def freeze_lower_layers(model, below: int) -> int:
+    """Freeze the embeddings and the decoder layers under index ``below`` (in place).
+
+    Args:
+        model: a causal LM whose decoder layers are named ``...layers.<i>...``.
+        below: the first trainable layer; 0 leaves the model as it is.
+
+    Returns:
+        The number of parameters still trainable.
+
+    Raises:
+        RMR1Error: ``below`` is negative or not below the number of layers.
+    """
+    import re
+
+    if below == 0:
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    layers = model.config.num_hidden_layers
+    if not 0 < below < layers:
+        raise RMR1Error(f"freeze_layers_below must be between 0 and {layers - 1} (the model has {layers} layers), got {below}")
+    pattern = re.compile(r"\.layers\.(\d+)\.")
+    for name, param in model.named_parameters():
+        match = pattern.search(name)
+        # Layers from `below` up train; so does the final norm, which sits above every layer.
+        trainable = (match is not None and int(match.group(1)) >= below) or (
+            match is None and "norm" in name and "embed" not in name
+        )
+        param.requires_grad_(trainable)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def export_model(trainer, model_args, export_dir: str | Path, merge_lora: bool = True) -> Path:

@@ -1,4 +1,4 @@
-"""ipywidgets for the lessons: browse judge tasks and see the exact prompt the judge reads.
+"""ipywidgets for the lessons: browse judge tasks, explore judgements, compare judges side by side.
 
 Widgets are built from plain records so they work on anything a stage writes (``train.jsonl``, a
 ``datasets.Dataset``, a list of dicts). They render HTML only (no JavaScript of ours), so they
@@ -370,3 +370,135 @@ class RolloutViewer(_Pager):
 def rollout_viewer(groups: Sequence[dict]) -> RolloutViewer:
     """A :class:`RolloutViewer` over GRPO groups (display it as the last expression of a cell)."""
     return RolloutViewer(groups)
+
+
+# ---------------------------------------------------------------------------------------------
+# Side-by-side comparison of several judges
+# ---------------------------------------------------------------------------------------------
+
+
+def _comparison_key(record: dict) -> str:
+    """What identifies one judged comparison across logs: the evaluation ``key``, else id and order."""
+    if record.get("key") is not None:
+        return str(record["key"])
+    return f"{record['id']}-{record.get('order', 0)}"
+
+
+class JudgementComparison(_Pager):
+    """Several judges on the same comparisons, side by side (e.g. the base and the distilled model).
+
+    Each page is one judged comparison (one pair in one A/B order): the question and both responses
+    as shown, then one column per model with its verdict, whether it is right, whether the chain of
+    rubrics is complete, and its completion.
+
+    Args:
+        logs_by_model: model name → its records (``rmr1 evaluate`` log lines or ``judge`` records),
+            keyed by ``key`` (or ``id`` and ``order``). Comparisons follow the first model's order.
+        pairs: the preference pairs (by ``id``) to show the question and responses; optional.
+
+    Attributes:
+        widget: the ``ipywidgets.VBox`` to display.
+        subset: filter on the comparison's subset (e.g. the curriculum family ``curriculum/echo``).
+        disagree_only: only comparisons where the models' verdicts differ (no verdict counts as one).
+        wrong_for: only comparisons the named model gets wrong (``(all)``: no filter).
+        index: position among the filtered comparisons.
+    """
+
+    _noun = "comparisons"
+
+    def __init__(self, logs_by_model: dict[str, Sequence[dict]], pairs: Iterable[dict] | None = None):
+        import ipywidgets as w
+
+        if not logs_by_model:
+            raise ValueError("judgement_comparison needs at least one model's log")
+        self.models = list(logs_by_model)
+        self.rows: dict[str, dict[str, dict]] = {}
+        for name, log in logs_by_model.items():
+            for record in log:
+                self.rows.setdefault(_comparison_key(record), {})[name] = dict(record)
+        self.pairs = {str(p["id"]): p for p in pairs or []}
+        subsets = sorted({str(self._first(row).get("subset") or "-") for row in self.rows.values()})
+        self.subset = w.Dropdown(options=[ALL, *subsets], value=ALL, description="subset")
+        self.disagree_only = w.Checkbox(value=False, description="only where they disagree")
+        self.wrong_for = w.Dropdown(options=[ALL, *self.models], value=ALL, description="wrong for")
+        self._build([self.subset, self.disagree_only, self.wrong_for])
+
+    @staticmethod
+    def _first(row: dict[str, dict]) -> dict:
+        return next(iter(row.values()))
+
+    @property
+    def _total(self) -> int:
+        return len(self.rows)
+
+    def disagree(self, row: dict[str, dict]) -> bool:
+        """Whether the models' verdicts on this comparison differ (a model missing from it counts as differing)."""
+        return len(row) < len(self.models) or len({r.get("verdict") for r in row.values()}) > 1
+
+    @property
+    def filtered(self) -> list[tuple[str, dict[str, dict]]]:
+        """``(key, {model: record})`` of the comparisons passing the filters, in input order."""
+        keep = []
+        for key, row in self.rows.items():
+            if self.subset.value not in (ALL, str(self._first(row).get("subset") or "-")):
+                continue
+            if self.disagree_only.value and not self.disagree(row):
+                continue
+            if self.wrong_for.value != ALL:
+                record = row.get(self.wrong_for.value)
+                if record is None or record.get("correct"):
+                    continue
+            keep.append((key, row))
+        return keep
+
+    def _render(self, item: tuple[str, dict[str, dict]]) -> str:
+        key, row = item
+        first = self._first(row)
+        better = first.get("better_position")
+        head = (
+            f"<div><b>{html.escape(key)}</b> · {html.escape(str(first.get('subset') or '-'))} · better response shown as "
+            f"<b>{html.escape(str(better))}</b></div>"
+        )
+        pair = self.pairs.get(str(first.get("id")))
+        if pair is not None:
+            question = pair.get("prompt") or "\n".join(f"{m['role']}: {m['content']}" for m in pair.get("context", []))
+            shown = (
+                {"A": pair["chosen"], "B": pair["rejected"]} if better == "A" else {"A": pair["rejected"], "B": pair["chosen"]}
+            )
+            head += f"<div class='rmr1-role'>question</div><div class='rmr1-pre'>{html.escape(question)}</div>"
+            head += "".join(
+                f"<div><span style='background:{_SIDE_COLOURS[side]}'>&nbsp;Chatbot {side}&nbsp;</span> "
+                f"{html.escape(shown[side])}</div>"
+                for side in ("A", "B")
+            )
+        columns = []
+        for name in self.models:
+            record = row.get(name)
+            if record is None:
+                columns.append(f"<div style='flex:1;min-width:0'><b>{html.escape(name)}</b><div><i>not judged</i></div></div>")
+                continue
+            verdict = record.get("verdict")
+            ok = verdict is not None and record.get("correct")
+            mark = "<span style='color:green'>✓ right</span>" if ok else "<span style='color:#b00'>✗ wrong</span>"
+            complete = record.get("format_complete")
+            if complete is None and "judgement" in record:
+                complete = record["judgement"].get("format_complete")
+            columns.append(
+                f"<div style='flex:1;min-width:0'><div><b>{html.escape(name)}</b></div>"
+                f"<div>verdict <b>{verdict or 'none'}</b> {mark}; format {'complete' if complete else 'incomplete'}</div>"
+                f"<div class='rmr1-pre'>{html.escape(record.get('completion', ''))}</div></div>"
+            )
+        return _CSS + head + f"<div style='display:flex;gap:12px;margin-top:6px'>{''.join(columns)}</div>"
+
+
+def judgement_comparison(logs_by_model: dict[str, Sequence[dict]], pairs: Sequence[dict] | None = None) -> JudgementComparison:
+    """A :class:`JudgementComparison` of several judges' logs (display it as the last expression of a cell).
+
+    Args:
+        logs_by_model: model name → its records on the same comparisons.
+        pairs: the preference pairs, to show each question and its responses; optional.
+
+    Returns:
+        The widget.
+    """
+    return JudgementComparison(logs_by_model, pairs)

@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from rmr1_utils import distill
 from rmr1_utils.data import load_judge_tasks
 from rmr1_utils.distill import (
     RECIPES_DIR,
@@ -305,3 +306,75 @@ def test_cli_trains_tiny(tmp_path):
     proc = run_rmr1("distill", *tiny_args(tmp_path, "--max_steps", "1"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "run" / "final" / "model.safetensors").exists()
+
+
+def test_both_orders_of_a_pair_share_every_batch():
+    from rmr1_utils.training import pair_groups, pair_order_batches
+
+    ids = [f"p{k}{suffix}" for k in range(10) for suffix in ("", "-swapped")] + ["hand-1", "hand-2", "hand-3"]
+    lengths = [100 + (k % 7) for k in range(20)] + [900, 950, 1000]
+    groups = pair_groups(ids)
+    assert groups[0] == [0, 1] and groups[-1] == [22]
+    order = pair_order_batches(groups, lengths, batch_size=4, seed=3)
+    assert sorted(order) == list(range(len(ids))) and order == pair_order_batches(groups, lengths, 4, 3)
+    assert order != pair_order_batches(groups, lengths, 4, 4)
+    batches = [order[k : k + 4] for k in range(0, len(order), 4)]
+    for batch in batches:
+        names = [ids[i].removesuffix("-swapped") for i in batch]
+        assert all(names.count(n) == 2 for n in names if n.startswith("p")), batch
+    # the long hand-written traces share batches instead of padding short ones
+    assert sum(any(ids[i].startswith("hand") for i in b) for b in batches) <= 2
+    with pytest.raises(RMR1Error, match="even"):
+        pair_order_batches(groups, lengths, batch_size=3, seed=0)
+
+
+def test_supervised_positions_only_gives_the_same_loss_and_gradients(tiny):
+    import torch
+    from trl.trainer.utils import add_fused_lm_head
+
+    from rmr1_utils.distill import supervised_positions_only
+
+    model, _ = tiny
+    add_fused_lm_head(model)
+    torch.manual_seed(0)
+    ids = torch.randint(0, 1000, (2, 40))
+    labels = ids.clone()
+    labels[:, :25] = -100
+    labels[1, 35:] = -100
+
+    def run():
+        model.zero_grad()
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels, fused_lm_head=True)
+        out.loss.backward()
+        return out.loss.item(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    loss, grads = run()
+    with supervised_positions_only():
+        compact_loss, compact_grads = run()
+    assert compact_loss == loss
+    assert all(torch.equal(a, b) for a, b in zip(grads, compact_grads))
+
+
+def test_detached_prefix_same_loss_and_frozen_layers_get_no_gradient(tmp_path):
+    import torch
+
+    base = ["--max_steps", "1", "--max_train_samples", "4", "--per_device_train_batch_size", "4"]
+    losses = {}
+    for name, extra in (("plain", []), ("detached", ["--detach_shared_prefix", "true", "--freeze_layers_below", "1"])):
+        script_args, training_args, model_args = distill.parse_args(
+            ["--config", "tiny-cpu", "--model_name_or_path", "tiny-random", "--output_dir", str(tmp_path / name), *base, *extra]
+        )
+        model, tokenizer = distill.load_trainable_model(model_args, training_args)
+        dataset, _ = distill.load_sft_dataset(script_args.dataset_path, tokenizer, 4096, limit=4)
+        trainer = distill.DistillTrainer(model=model, args=training_args, train_dataset=dataset, processing_class=tokenizer)
+        batch = next(iter(trainer.get_train_dataloader()))
+        model.zero_grad()
+        loss = trainer.compute_loss(model, batch)
+        loss.backward()
+        losses[name] = loss.item()
+        if name == "detached":
+            frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
+            assert any(".layers.0." in n for n in frozen) and any("embed" in n for n in frozen)
+            assert all(p.grad is None for n, p in model.named_parameters() if ".layers.0." in n)
+            assert all(p.grad is not None and torch.any(p.grad != 0) for n, p in model.named_parameters() if ".layers.1." in n)
+    assert losses["detached"] == pytest.approx(losses["plain"], rel=1e-6)

@@ -8,13 +8,24 @@ import pytest
 
 from rmr1_utils import distill, grpo
 from rmr1_utils.errors import RMR1Error
-from rmr1_utils.pipeline import _overrides, format_report, load_preset, main, report_rows
+from rmr1_utils.pipeline import (
+    DATA_PREFIX,
+    PipelinePreset,
+    Run,
+    _overrides,
+    bias_readout,
+    format_report,
+    load_preset,
+    main,
+    paired_rows,
+    report_rows,
+)
 from rmr1_utils.training import RECIPES_ROOT
 
 from .conftest import DATA_DIR, run_rmr1
 
 PRESETS = sorted((RECIPES_ROOT / "pipeline").glob("*.yaml"))
-STAGES = ("data", "eval-base", "distill", "eval-distill", "grpo", "eval-final")
+STAGES = ("data", "eval-base", "traces", "distill", "eval-distill", "grpo", "eval-final")
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
@@ -23,16 +34,24 @@ def test_every_preset_loads_and_its_stage_overrides_parse(path):
     _, distill_args, _ = distill.parse_args(["--config", preset.distill_recipe, *_overrides(preset.distill_overrides)])
     _, grpo_args, _ = grpo.parse_args(["--config", preset.grpo_recipe, *_overrides(preset.grpo_overrides)])
     for key, value in preset.distill_overrides.items():
-        holder = distill_args if hasattr(distill_args, key) else None
-        if holder is not None:
-            assert getattr(holder, key) == value, key
-    assert grpo_args.max_steps == preset.grpo_overrides.get("max_steps", grpo_args.max_steps)
-    assert (DATA_DIR.parent / preset.eval_data).exists()
+        if hasattr(distill_args, key):
+            assert getattr(distill_args, key) == value, key
+    for key, value in preset.grpo_overrides.items():
+        if hasattr(grpo_args, key):
+            assert getattr(grpo_args, key) == value, key
+    for path in preset.eval_sets.values():
+        assert path.startswith(DATA_PREFIX) or (DATA_DIR.parent / path).exists(), path
+    for path in preset.extra_traces:
+        assert (DATA_DIR.parent / path).exists(), path
 
 
 def test_the_cpu_preset_is_the_main_job():
     preset, _ = load_preset("cpu")
     assert preset.model == "embedded" and preset.eval_both_orders and preset.eval_after_distill
+    assert preset.teacher == "rule" and preset.data_recipe == "judge-curriculum"
+    assert preset.headline_sets == ["held-out", "held-out families"]
+    assert preset.eval_sets["quickstart pairs"] == "data/quickstart_pairs.jsonl"
+    assert preset.distill_overrides["both_orders_in_batch"] and preset.grpo_overrides["both_orders_in_batch"]
 
 
 def test_unknown_preset_key_fails(tmp_path):
@@ -40,47 +59,77 @@ def test_unknown_preset_key_fails(tmp_path):
     bad.write_text("model: tiny-random\nevaL_data: x.jsonl\n")
     with pytest.raises(RMR1Error, match="evaL_data"):
         load_preset(str(bad))
+    bad.write_text("eval_sets: {a: x.jsonl}\nheadline_sets: [b]\n")
+    with pytest.raises(RMR1Error, match="unknown evaluation sets \\['b'\\]"):
+        load_preset(str(bad))
     with pytest.raises(RMR1Error, match="bundled pipeline recipes: cpu"):
         load_preset("no-such-preset")
 
 
-def test_report_rows_and_table():
-    def summary(acc, fmt):
-        quality = {"format_compliance": fmt, "verdict_rate": 1.0, "verdict_a_rate": 0.5, "position_consistency": 0.25}
-        return {"score": acc, "domains": {"chat": acc, "math": 1 - acc}, "quality": quality}
+def _write_log(path, outcomes):
+    """A both-orders evaluation log: ``outcomes`` = [(correct order 0, correct order 1), ...] per pair."""
+    path.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for k, pair in enumerate(outcomes):
+        for order, correct in enumerate(pair):
+            better = "A" if order == 0 else "B"
+            verdict = better if correct else ("B" if better == "A" else "A")
+            lines.append({"key": f"pair-p{k}" + ("-swapped" if order else ""), "id": f"p{k}", "order": order,
+                          "better_position": better, "verdict": verdict, "correct": correct, "format_complete": True,
+                          "length_diff": 5 if k % 2 else -5, "subset": "s", "domain": "chat"})  # fmt: skip
+    (path / "log.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
 
-    rows = report_rows({"base": summary(0.25, 0.0), "final": summary(0.75, 0.5)})
-    by = {r["metric"]: r for r in rows}
-    assert by["accuracy"] == {"metric": "accuracy", "base": 0.25, "final": 0.75}
-    assert by["accuracy: math"]["base"] == 0.75 and by["format compliance"]["final"] == 0.5
-    assert "position consistency" in by
-    table = format_report(rows, ["base", "final"])
-    assert table.splitlines()[0] == "| metric | base | final |" and "| accuracy | 0.250 | 0.750 |" in table
+
+def test_report_rows_intervals_paired_differences_and_bias(tmp_path):
+    preset = PipelinePreset(eval_sets={"held-out": "x.jsonl", "extra": "y.jsonl"}, headline_sets=["held-out"],
+                            bootstrap_resamples=300)  # fmt: skip
+    run = Run(preset, tmp_path, quiet=True, results={"eval-base": {}, "eval-final": {}})
+    _write_log(tmp_path / "eval-base" / "held-out", [(True, False)] * 8)  # always "A": one order right per pair
+    _write_log(tmp_path / "eval-final" / "held-out", [(True, True)] * 6 + [(False, False)] * 2)
+    for stage in ("eval-base", "eval-final"):
+        _write_log(tmp_path / stage / "extra", [(True, True)])
+    rows = {r["metric"]: r for r in report_rows(run)}
+    assert rows["accuracy"]["base"]["value"] == 0.5 and rows["accuracy"]["base"]["low"] == 0.5  # clustered by pair
+    assert (
+        rows["accuracy"]["final"]["value"] == 0.75 and rows["accuracy"]["final"]["low"] < 0.75 < rows["accuracy"]["final"]["high"]
+    )
+    assert rows["position consistency"] == {"metric": "position consistency", "base": 0.0, "final": 1.0}
+    assert rows["verdicts naming A"]["base"] == 1.0 and rows["verdicts naming A"]["final"] == 0.5
+    assert rows["judgements"]["final"] == 16 and rows["accuracy: extra"]["final"]["value"] == 1.0
+    (paired,) = [p for p in paired_rows(run) if p["comparison"] == "base → final" and p["set"] == "headline"]
+    assert {(p["set"], p["comparison"]) for p in paired_rows(run)} >= {("extra", "base → final")}
+    assert paired["value"] == 0.25 and paired["clusters"] == 8 and paired["n"] == 16
+    bias = bias_readout(
+        [json.loads(line) for line in (tmp_path / "eval-base" / "held-out" / "log.jsonl").read_text().splitlines()]
+    )
+    assert (
+        bias["verdicts_naming_A"] == 1.0 and bias["accuracy_when_A_is_better"] == 1.0 and bias["accuracy_when_B_is_better"] == 0.0
+    )
+    table = format_report(report_rows(run), ["base", "final"])
+    assert table.splitlines()[0] == "| metric | base | final |"
+    assert "| accuracy | 0.500 [0.50, 0.50] | 0.750 [" in table and "| judgements | 16 | 16 |" in table
 
 
 def test_smoke_pipeline_end_to_end_and_resume(tmp_path):
     out = tmp_path / "run"
     report = main(["--preset", "smoke", "--out", str(out), "--quiet"])
     assert report["columns"] == ["base", "distilled", "final"]
-    metrics = {r["metric"] for r in report["rows"]}
-    assert {"format compliance", "accuracy", "position consistency", "verdict rate"} <= metrics
-    assert {m for m in metrics if m.startswith("accuracy: ")} == {
-        "accuracy: chat",
-        "accuracy: code",
-        "accuracy: math",
-        "accuracy: safety",
-    }
+    metrics = [r["metric"] for r in report["rows"]]
+    assert metrics == ["format compliance", "accuracy", "position consistency", "verdicts naming A", "judgements",
+                       "accuracy: held-out", "accuracy: quickstart pairs"]  # fmt: skip
     for name in STAGES:
         assert (out / name / "stage.json").exists(), name
     assert (out / "distill" / "final" / "config.json").exists() and (out / "grpo" / "final" / "config.json").exists()
+    traces = json.loads((out / "traces" / "summary.json").read_text())
+    assert traces["kept"] == traces["tasks"] == 192  # the rule teacher wrote every train trace
     # GRPO started from the distilled model and trained on the prepared tasks.
-    grpo_report = json.loads((out / "grpo" / "grpo_report.json").read_text())
-    assert grpo_report["train_tasks"] == 2
-    final_log = [json.loads(line) for line in (out / "eval-final" / "log.jsonl").read_text().splitlines()]
-    assert len(final_log) == 16 and {r["order"] for r in final_log} == {0, 1}  # 8 pairs, both orders
+    assert json.loads((out / "grpo" / "grpo_report.json").read_text())["train_tasks"] == 2
+    final_log = [json.loads(line) for line in (out / "eval-final" / "held-out" / "log.jsonl").read_text().splitlines()]
+    assert len(final_log) == 48 and {r["order"] for r in final_log} == {0, 1}  # 24 pairs, both orders
     for name in ("before_after.png", "distill_curve.png", "grpo_curves.png"):
         assert (out / "plots" / name).stat().st_size > 1000
-    assert "| accuracy |" in (out / "report.md").read_text()
+    markdown = (out / "report.md").read_text()
+    assert "| accuracy |" in markdown and "base → final" in markdown and "bias readout" in markdown
     assert json.dumps(json.loads((out / "report.json").read_text())["rows"]) == json.dumps(report["rows"])
 
     # Resume: finished stages are skipped; a removed marker reruns only that stage.

@@ -114,3 +114,59 @@ def test_training_curves_draw_each_logged_metric():
     assert list(fig.axes[0].lines[0].get_ydata()) == [2.5, 2.0]
     with pytest.raises(ValueError, match="none of"):
         plot_training_curves(history, keys=("kl",))
+
+
+def _log(verdicts: dict[str, str | None], completion: str) -> list[dict]:
+    """Evaluation-log lines for three comparisons; the better response is at A for keys ending in 0."""
+    rows = []
+    for key, verdict in verdicts.items():
+        better = "A" if key.endswith("0") else "B"
+        rows.append({
+            "key": key, "id": key[:-2], "subset": "curriculum/echo" if key.startswith("e") else "curriculum/capital",
+            "order": int(key[-1]), "better_position": better, "verdict": verdict, "correct": verdict == better,
+            "format_complete": verdict is not None, "completion": completion.format(verdict=verdict),
+        })  # fmt: skip
+    return rows
+
+
+def test_judgement_comparison_pages_and_filters():
+    from rmr1_utils.widgets import JudgementComparison, judgement_comparison
+
+    base = _log({"e1-0": None, "e1-1": None, "c1-0": None}, "The <b>answer</b> is Paris.")
+    tuned = _log({"e1-0": "A", "e1-1": "A", "c1-0": None}, "<answer>[[{verdict}]]</answer>")
+    pairs = [{"id": "e1", "prompt": "Repeat: red fence", "chosen": "red fence", "rejected": "red tent"}]
+    view = judgement_comparison({"base": base, "distilled": tuned}, pairs)
+    assert isinstance(view, JudgementComparison)
+    assert [key for key, _ in view.filtered] == ["e1-0", "e1-1", "c1-0"] and "3 of 3 comparisons" in view.status.value
+    html = view.view.value
+    # Both models' columns, the question and the responses as shown (better at A in order 0), escaped.
+    assert "<b>base</b>" in html and "<b>distilled</b>" in html
+    assert "The &lt;b&gt;answer&lt;/b&gt; is Paris." in html and "&lt;answer&gt;[[A]]&lt;/answer&gt;" in html
+    assert "Repeat: red fence" in html and "Chatbot A&nbsp;</span> red fence" in html
+    assert html.count("✗ wrong") == 1 and html.count("✓ right") == 1 and "verdict <b>none</b>" in html
+    view.step(1)
+    assert view.current[0] == "e1-1" and "Chatbot A&nbsp;</span> red tent" in view.view.value
+    view.step(5)  # clamped
+    assert view.current[0] == "c1-0"
+    view.disagree_only.value = True  # c1-0: neither writes a verdict
+    assert [key for key, _ in view.filtered] == ["e1-0", "e1-1"] and view.index.value == 0
+    view.wrong_for.value = "distilled"  # always-A: wrong where the better response is at B
+    assert [key for key, _ in view.filtered] == ["e1-1"]
+    view.subset.value = "curriculum/capital"
+    assert view.current is None and "no comparison matches" in view.view.value
+    view.subset.value = ALL
+    view.disagree_only.value = False
+    view.wrong_for.value = "base"
+    assert len(view.filtered) == 3
+
+
+def test_judgement_comparison_on_judge_records_without_keys():
+    from rmr1_utils.widgets import JudgementComparison
+
+    record = {"id": "p", "order": 0, "better_position": "B", "verdict": "B", "correct": True, "completion": "x",
+              "judgement": {"format_complete": True}}  # fmt: skip
+    view = JudgementComparison({"one": [record], "two": []})
+    assert [key for key, _ in view.filtered] == ["p-0"] and view.disagree(view.filtered[0][1])
+    assert "format complete" in view.view.value and "not judged" in view.view.value
+    with pytest.raises(ValueError):
+        JudgementComparison({})

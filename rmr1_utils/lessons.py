@@ -1,0 +1,97 @@
+"""What the lessons share: tiny vs full mode, run folders kept apart, and expected numbers that match a recorded run.
+
+Every lesson states what a learner should see ("accuracy goes from 0.00 to 0.92"). Those numbers
+come from one recorded full-mode run of the lesson, kept in ``notebooks/expected.json``. At the end
+of a full-mode run a lesson calls :func:`check_expected` with what it measured: each number must be
+within its tolerance of the recorded one (a changed recipe must re-record:
+``RMR1_RECORD=1 jupyter nbconvert --execute …``). A test checks that every recorded number appears
+in the lesson's text as written, so prose, recording and run cannot drift apart. Tiny mode
+(``RMR1_TINY=1``, what CI runs) shows the same method on a smaller budget and prints its numbers
+without checking them.
+
+Tiny and full runs write to different folders (:func:`run_folder`), so a tiny lesson 03 never leaves
+a model that a full lesson 04 would pick up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from rmr1_utils.errors import RMR1Error
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: The recorded full-mode numbers of every lesson.
+EXPECTED_FILE = REPO_ROOT / "notebooks" / "expected.json"
+
+
+def tiny_mode() -> bool:
+    """Whether lessons run in tiny mode (``RMR1_TINY=1``: small budgets, what CI executes)."""
+    return os.environ.get("RMR1_TINY") == "1"
+
+
+def run_folder(lesson: str) -> Path:
+    """The lesson's output folder: ``$RMR1_RUNS`` (default ``runs/``) / ``<lesson>`` / ``tiny`` or ``full``."""
+    root = Path(os.environ.get("RMR1_RUNS", REPO_ROOT / "runs"))
+    folder = root / lesson / ("tiny" if tiny_mode() else "full")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def load_expected() -> dict:
+    """``notebooks/expected.json``: lesson → name → ``{"value", "tolerance", "shown"}``."""
+    return json.loads(EXPECTED_FILE.read_text(encoding="utf-8")) if EXPECTED_FILE.exists() else {}
+
+
+def format_number(value: float, digits: int = 2) -> str:
+    """How a recorded number is written in a lesson's text."""
+    return f"{value:.{digits}f}"
+
+
+def check_expected(lesson: str, measured: dict[str, float], tolerances: dict[str, float] | None = None, digits: int = 2) -> dict:
+    """Compare a full-mode run with the recorded one (or record it, with ``RMR1_RECORD=1``).
+
+    Args:
+        lesson: the lesson id (``"03"``).
+        measured: name → number measured by this run.
+        tolerances: name → how far a rerun may land from the record (default 0.05).
+        digits: decimals the lesson's text shows.
+
+    Returns:
+        ``{name: {"measured", "expected", "ok"}}`` (empty in tiny mode, where nothing is checked).
+
+    Raises:
+        RMR1Error: a full-mode number outside its tolerance, or not recorded yet.
+    """
+    tolerances = tolerances or {}
+    if tiny_mode():
+        numbers = ", ".join(f"{k} {v:.{digits}f}" for k, v in measured.items())
+        print(f"tiny mode: {numbers} (full-mode numbers are in the text)")
+        return {}
+    expected = load_expected()
+    if os.environ.get("RMR1_RECORD") == "1":
+        expected[lesson] = {
+            name: {"value": value, "tolerance": tolerances.get(name, 0.05), "shown": format_number(value, digits)}
+            for name, value in measured.items()
+        }
+        EXPECTED_FILE.write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"recorded {len(measured)} numbers of lesson {lesson} in {EXPECTED_FILE}")
+        return {}
+    report, bad = {}, []
+    for name, value in measured.items():
+        record = expected.get(lesson, {}).get(name)
+        if record is None:
+            raise RMR1Error(f"lesson {lesson}: no recorded value for {name!r} (rerun the lesson with RMR1_RECORD=1)")
+        ok = abs(value - record["value"]) <= record["tolerance"]
+        report[name] = {"measured": value, "expected": record["value"], "ok": ok}
+        print(
+            f"{name:<40} measured {value:.{digits}f}   recorded {record['value']:.{digits}f}"
+            f" ± {record['tolerance']}   {'ok' if ok else 'OFF'}"
+        )
+        if not ok:
+            bad.append(name)
+    if bad:
+        raise RMR1Error(f"lesson {lesson}: {', '.join(bad)} differ from the recorded run beyond tolerance")
+    return report
