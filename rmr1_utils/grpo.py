@@ -60,6 +60,7 @@ from rmr1_utils.training import (
     parse_trl_args,
     resolve_data_path,
     stage_arguments,
+    summarize_log,
     train_and_export,
     write_report,
 )
@@ -801,27 +802,6 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
         callbacks=callbacks,
     )
     return trainer, dropped
-
-
-def summarize_log(log_history: Sequence[dict]) -> dict:
-    """Headline numbers of a GRPO run from the trainer's log: first/last reward, truncation rate…"""
-    steps = [h for h in log_history if "reward" in h]
-    if not steps:
-        return {}
-
-    def mean(key):
-        values = [h[key] for h in steps if key in h]
-        return sum(values) / len(values) if values else None
-
-    return {
-        "steps": len(steps),
-        "reward_first": steps[0]["reward"],
-        "reward_last": steps[-1]["reward"],
-        "reward_mean": mean("reward"),
-        "truncation_rate": mean("completions/clipped_ratio"),
-        "completion_length": mean("completions/mean_length"),
-        "kl": mean("kl"),
-    }
 
 
 def main(args=None, callbacks=None) -> dict:

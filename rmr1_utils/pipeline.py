@@ -47,7 +47,7 @@ from rmr1_utils import distill_data, prepare
 from rmr1_utils.errors import RMR1Error
 from rmr1_utils.evaluate import judge_quality, read_log, run_evaluation
 from rmr1_utils.stats import bootstrap_mean, mcnemar_exact, paired_difference
-from rmr1_utils.training import SWAPPED_SUFFIX, recipe_path, resolve_data_path
+from rmr1_utils.training import SWAPPED_SUFFIX, recipe_path, resolve_data_path, summarize_log
 
 #: Evaluation stages and the report column each fills.
 EVAL_COLUMNS = {"eval-base": "base", "eval-distill": "distilled", "eval-final": "final"}
@@ -78,6 +78,7 @@ class PipelinePreset:
         ship_as: also compress the final judge (:mod:`rmr1_utils.compact`) under this name in
             ``rmr1_utils/judges/`` and evaluate the compressed judge on the headline sets.
         ship_rank: the rank of the compressed delta.
+        ship_distilled: also ship the distilled judge, as ``<ship_as>-distilled``.
         bootstrap_resamples: resamples of every bootstrap interval.
         seed: seed of every stage.
     """
@@ -100,6 +101,7 @@ class PipelinePreset:
     grpo_eval_set: str | None = None
     ship_as: str | None = None
     ship_rank: int = 32
+    ship_distilled: bool = False
     bootstrap_resamples: int = 2000
     seed: int = 42
 
@@ -266,9 +268,23 @@ def stage_eval_final(run: Run, out: Path) -> dict:
 def stage_ship(run: Run, out: Path) -> dict:
     """Compress the final judge into ``rmr1_utils/judges/<ship_as>/`` and measure the compressed one.
 
-    The card (``judge.json``) records the base model, the command, the preset, the compression and
-    the held-out accuracy of the *compressed* judge with its interval and per-judgement outcomes.
+    With ``ship_distilled`` the distilled judge goes beside it as ``<ship_as>-distilled`` (lesson 04
+    starts GRPO from it). Each card (``judge.json``) records the base model, the command, the
+    preset, the compression and the held-out accuracy of the *compressed* judge with its interval
+    and every judgement's outcome (what ``tests/test_shipped_judge.py`` reproduces).
     """
+    return {name: _ship_one(run, name, export, out / _slug(name)) for name, export in _ship_list(run)}
+
+
+def _ship_list(run: Run) -> list[tuple[str, str]]:
+    preset = run.preset
+    items = [(preset.ship_as, run.results["grpo"]["export_dir"])]
+    if preset.ship_distilled:
+        items.append((f"{preset.ship_as}-distilled", run.results["distill"]["export_dir"]))
+    return items
+
+
+def _ship_one(run: Run, name: str, export: str, out: Path) -> dict:
     import torch
 
     from rmr1_utils.compact import JUDGES_DIR, compress, save_judge
@@ -276,20 +292,21 @@ def stage_ship(run: Run, out: Path) -> dict:
 
     preset = run.preset
     base, _ = load_model_and_tokenizer(preset.model, device="cpu", dtype=torch.float32)
-    final, _ = load_model_and_tokenizer(run.results["grpo"]["export_dir"], device="cpu", dtype=torch.float32)
-    tensors, stats = compress(base, final, preset.ship_rank)
-    del base, final
-    folder = JUDGES_DIR / preset.ship_as
+    trained, _ = load_model_and_tokenizer(export, device="cpu", dtype=torch.float32)
+    tensors, stats = compress(base, trained, preset.ship_rank)
+    del base, trained
+    folder = JUDGES_DIR / name
     card = {
-        "name": preset.ship_as,
+        "name": name,
         "base_model": preset.model,
+        "stage": "distill" if name.endswith("-distilled") else "grpo",
         "command": f"rmr1 pipeline --preset {run.preset_name}",
         "preset": dataclasses.asdict(preset),
         "compression": {"rank": preset.ship_rank, **stats},
     }
     save_judge(folder, tensors, card)
-    summaries = evaluate_model(run, preset.ship_as, out, preset.headline_sets)
-    log = _logs(run, "ship", preset.headline_sets)
+    summaries = evaluate_model(run, name, out, preset.headline_sets)
+    log = [r for s in preset.headline_sets for r in read_log(out / _slug(s) / "log.jsonl")]
     card["held_out"] = {
         "sets": preset.headline_sets,
         "accuracy": accuracy_interval(log, preset).to_dict(),
@@ -368,6 +385,20 @@ def pair_of(record: dict) -> str:
 def accuracy_interval(log: Sequence[dict], preset: PipelinePreset):
     """Accuracy of a log with its seeded bootstrap interval, clustered by pair."""
     return bootstrap_mean([float(r["correct"]) for r in log], [pair_of(r) for r in log], preset.bootstrap_resamples, preset.seed)
+
+
+def held_out_curve(run: Run) -> list[dict]:
+    """GRPO's held-out curve: step 0 is the distilled judge (its evaluation of the same set), then
+    the points :func:`held_out_evaluation` measured during training."""
+    points = run.results.get("grpo", {}).get("held_out_curve") or []
+    name = run.preset.grpo_eval_set or run.preset.headline_sets[0]
+    log = read_log(run.dir / "eval-distill" / _slug(name) / "log.jsonl") if "eval-distill" in run.results else []
+    if not points or not log:
+        return points
+    quality = judge_quality(log)
+    start = {"step": 0, "accuracy": accuracy_interval(log, run.preset).to_dict(), "reward": None,
+             "format_compliance": quality["format_compliance"]}  # fmt: skip
+    return [start, *points]
 
 
 def _logs(run: Run, stage: str, sets: Sequence[str]) -> list[dict]:
@@ -495,8 +526,9 @@ def _save_plots(run: Run, rows: list[dict], columns: list[str]) -> list[str]:
     if trained.get("log_history"):
         grpo_keys = ("reward", "completions/mean_length", "completions/clipped_ratio", "kl")
         figures.append(("grpo_curves.png", lambda: plot_training_curves(trained["log_history"], grpo_keys, title="GRPO")))
-    if trained.get("held_out_curve"):
-        figures.append(("grpo_held_out.png", lambda: plot_held_out_curve(trained["held_out_curve"])))
+    curve = held_out_curve(run)
+    if curve:
+        figures.append(("grpo_held_out.png", lambda: plot_held_out_curve(curve)))
     written = []
     for name, draw in figures:
         fig = draw()
@@ -518,14 +550,19 @@ def write_report(run: Run, seconds: float) -> dict:
         "bias": bias_readout(final_log),
         "stages": {name: {"seconds": result.get("seconds")} for name, result in run.results.items()},
         "distill": {k: run.results["distill"].get(k) for k in ("train_loss", "train_examples", "dropped_too_long")},
-        "grpo": run.results["grpo"].get("summary", {}),
-        "held_out_curve": run.results["grpo"].get("held_out_curve", []),
+        "grpo": summarize_log(run.results["grpo"].get("log_history", [])),
+        "held_out_curve": held_out_curve(run),
         "models": {
             "base": run.preset.model,
             "distilled": run.results["distill"]["export_dir"],
             "final": run.results["grpo"]["export_dir"],
         },  # fmt: skip
         "headline_sets": run.preset.headline_sets,
+        "shipped": {
+            name: {"folder": r["folder"], "compression": r["compression"], "held_out": r["held_out"]}
+            for name, r in run.results.get("ship", {}).items()
+            if isinstance(r, dict) and "folder" in r
+        },
     }
     report["plots"] = _save_plots(run, rows, columns)
     report["seconds"] = round(seconds, 1)
@@ -549,8 +586,15 @@ def format_markdown(report: dict) -> str:
     g = report["grpo"]
     if g:
         lines.append(
-            f"GRPO: reward {g['reward_first']:+.2f} → {g['reward_last']:+.2f} over {g['steps']} steps, "
+            f"GRPO: mean reward {g['reward_first']:+.2f} (first quarter of the steps) → {g['reward_last']:+.2f} "
+            f"(last quarter) over {g['steps']} steps, "
             f"truncation rate {g['truncation_rate']:.2f}, mean completion {g['completion_length']:.0f} tokens"
+        )
+    for name, shipped in report.get("shipped", {}).items():
+        acc, comp = shipped["held_out"], shipped["compression"]
+        lines.append(
+            f"Shipped {name} (rank {comp['rank']}, {comp['parameters'] / 1e6:.1f}M stored values, relative error "
+            f"{comp['relative_error']:.3f}): held-out accuracy {acc['value']:.3f} [{acc['low']:.2f}, {acc['high']:.2f}]"
         )
     lines.append("Stage seconds: " + ", ".join(f"{k} {v['seconds']}" for k, v in report["stages"].items()))
     return "\n".join(lines) + "\n"
@@ -579,6 +623,7 @@ def run_pipeline(preset: PipelinePreset, out: str | Path, force: bool = False, q
     if force:
         for marker in run.dir.glob("*/stage.json"):
             marker.unlink()
+    _check_identity(run, force)
     started = time.perf_counter()
     for name, function, enabled in STAGES:
         if not enabled(preset):
@@ -596,6 +641,26 @@ def run_pipeline(preset: PipelinePreset, out: str | Path, force: bool = False, q
         marker.write_text(json.dumps(result, indent=2, default=str) + "\n")
         run.results[name] = result
     return write_report(run, time.perf_counter() - started)
+
+
+#: Preset fields that do not change what the stages compute (a resumed run may change them).
+_NOT_IDENTITY = ("ship_as", "ship_rank", "ship_distilled", "bootstrap_resamples")
+
+
+def _check_identity(run: Run, force: bool) -> None:
+    """Refuse to resume a run folder made with other settings: its stages would mix two runs."""
+    identity = {k: v for k, v in dataclasses.asdict(run.preset).items() if k not in _NOT_IDENTITY}
+    identity = json.loads(json.dumps(identity, default=str))  # as it reads back from run.json
+    path = run.dir / "run.json"
+    if path.exists() and not force:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        changed = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))
+        if changed:
+            raise RMR1Error(
+                f"{run.dir}: this run folder was made with other settings ({', '.join(changed)} differ); "
+                "resume with the same preset, pass --force to start afresh, or choose another --out"
+            )
+    path.write_text(json.dumps(identity, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def make_parser(subparsers=None) -> argparse.ArgumentParser:

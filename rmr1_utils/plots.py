@@ -233,3 +233,49 @@ def plot_held_out_curve(points: Sequence[Mapping], title: str = "GRPO: held-out 
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_grpo_group(group: Mapping, title: str | None = None):
+    """One GRPO group: each sample's verdict, its ±1 reward and its group-normalised advantage.
+
+    Args:
+        group: a record of :func:`rmr1_utils.grpo.sample_group_records` (``winner`` and
+            ``samples`` with ``verdict``, ``reward``, ``advantage``).
+        title: the figure title (default: the label and the group's reward mean and std).
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
+    import statistics
+
+    import matplotlib.pyplot as plt
+
+    samples = group["samples"]
+    rewards = [s["reward"] for s in samples]
+    advantages = [s["advantage"] for s in samples]
+    mean = sum(rewards) / len(rewards)
+    std = statistics.stdev(rewards) if len(rewards) > 1 else 0.0
+    labels = [f"sample {k + 1}: verdict {s['verdict'] or '–'}" for k, s in enumerate(samples)]
+    colours = ["tab:green" if r > 0 else "tab:red" for r in rewards]
+    rows = list(range(len(samples)))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 1.2 + 0.55 * len(samples)), sharey=True)
+    left.barh(rows, rewards, color=colours)
+    left.axvline(mean, color="black", linestyle="--", linewidth=1)
+    left.set_xlim(-1.5, 1.5)
+    left.set_title(f"reward: +1 names the labelled winner\n(dashed: group mean {mean:+.2f})", fontsize=10)
+    right.barh(rows, advantages, color=colours)
+    right.axvline(0, color="black", linewidth=1)
+    limit = max(1.0, *(abs(a) for a in advantages)) * 1.4
+    right.set_xlim(-limit, limit)
+    right.set_title(f"advantage: (r − mean) / (std + 1e-4)\n(std {std:.2f})", fontsize=10)
+    for ax, values, span in ((left, rewards, 1.5), (right, advantages, limit)):
+        for row, value in zip(rows, values):
+            shift = 0.03 * span if value >= 0 else -0.03 * span
+            ax.text(value + shift, row, f"{value:+.2f}", va="center", ha="left" if value >= 0 else "right", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    left.set_yticks(rows, labels)
+    left.invert_yaxis()
+    winner = "A" if group.get("winner") == "model_a" else "B" if group.get("winner") == "model_b" else group.get("winner")
+    fig.suptitle(title or f"One GRPO group · labelled winner {winner}")
+    fig.tight_layout()
+    return fig

@@ -421,3 +421,27 @@ def write_report(trainer, output_dir: str | Path, name: str, report: dict) -> No
     """Write a stage report as ``<output_dir>/<name>`` (main process only)."""
     if trainer.accelerator.is_main_process:
         (Path(output_dir) / name).write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+
+def summarize_log(log_history: Sequence[dict]) -> dict:
+    """Headline numbers of a GRPO run from the trainer's log: the mean reward of the first and of
+    the last quarter of the steps (one step's reward is the mean of a few groups: noisy), the
+    truncation rate, the mean completion length and KL."""
+    steps = [h for h in log_history if "reward" in h]
+    if not steps:
+        return {}
+
+    def mean(key, rows=steps):
+        values = [h[key] for h in rows if key in h]
+        return sum(values) / len(values) if values else None
+
+    quarter = max(1, len(steps) // 4)
+    return {
+        "steps": len(steps),
+        "reward_first": mean("reward", steps[:quarter]),
+        "reward_last": mean("reward", steps[-quarter:]),
+        "reward_mean": mean("reward"),
+        "truncation_rate": mean("completions/clipped_ratio"),
+        "completion_length": mean("completions/mean_length"),
+        "kl": mean("kl"),
+    }

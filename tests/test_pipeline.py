@@ -147,3 +147,31 @@ def test_cli(tmp_path):
     assert "| metric | base | distilled | final |" in proc.stdout and "run folder:" in proc.stdout
     proc = run_rmr1("pipeline", "--preset", "nope")
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("rmr1 pipeline: error:")
+
+
+def test_ship_stage_and_run_identity(tmp_path, monkeypatch):
+    """A finished run ships its judges (compressed, measured, loadable by name); a run folder made
+    with other settings is refused instead of mixed."""
+    import dataclasses
+
+    import rmr1_utils.compact as compact
+    from rmr1_utils.models import load_model_and_tokenizer
+    from rmr1_utils.pipeline import load_preset, run_pipeline
+
+    monkeypatch.setattr(compact, "JUDGES_DIR", tmp_path / "judges")
+    monkeypatch.setenv("RMR1_CACHE", str(tmp_path / "cache"))
+    preset, _ = load_preset("smoke")
+    out = tmp_path / "run"
+    run_pipeline(preset, out, quiet=True, name="smoke")
+    shipping = dataclasses.replace(preset, ship_as="smoke-judge", ship_distilled=True, ship_rank=4)
+    report = run_pipeline(shipping, out, quiet=True, name="smoke")  # resumes: only the ship stage runs
+    assert set(report["shipped"]) == {"smoke-judge", "smoke-judge-distilled"}
+    card = json.loads((tmp_path / "judges" / "smoke-judge" / "judge.json").read_text())
+    assert card["command"] == "rmr1 pipeline --preset smoke" and card["stage"] == "grpo"
+    assert card["held_out"]["accuracy"]["n"] == len(card["held_out"]["outcomes"]) == 48
+    assert "Shipped smoke-judge" in (out / "report.md").read_text()
+    model, _ = load_model_and_tokenizer("smoke-judge")
+    assert model.config.num_hidden_layers == 2
+    with pytest.raises(RMR1Error, match="distill_overrides differ"):
+        changed = dataclasses.replace(preset, distill_overrides={**preset.distill_overrides, "max_steps": 2})
+        run_pipeline(changed, out, quiet=True)
