@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from trl import ModelConfig, SFTConfig, SFTTrainer
 
 from rmr1_utils.errors import RMR1Error
-from rmr1_utils.generation import common_prefix_length
+from rmr1_utils.generation.kv_cache import common_prefix_length
 from rmr1_utils.training import (
     RECIPES_ROOT,
     CPUSafeTrainingDefaults,

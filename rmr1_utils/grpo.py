@@ -180,7 +180,7 @@ def load_grpo_dataset(path: str, tokenizer, max_prompt_length: int | None, limit
     from datasets import Dataset
 
     from rmr1_utils.data import load_judge_tasks
-    from rmr1_utils.generation import prompt_ids
+    from rmr1_utils.generation.interface import prompt_ids
 
     resolved = resolve_data_path(path)
     tasks = _policy_prompts(resolved)
@@ -385,7 +385,7 @@ def sample_groups(
     """
     import torch
 
-    from rmr1_utils.generation import common_prefix_length, gqa_decoding
+    from rmr1_utils.generation.kv_cache import common_prefix_length, gqa_decoding
     from rmr1_utils.prefix_attention import shared_prefix_cache, shared_prefix_decoding, supports_shared_prefix
 
     device = next(model.parameters()).device
@@ -420,7 +420,7 @@ def sample_groups(
 def _decode_groups(model, prompts, row_source, prompt_ids, shared, cache, preallocate, settings, eos_token_ids, generator):
     import torch
 
-    from rmr1_utils.generation import preallocate_cache
+    from rmr1_utils.generation.kv_cache import preallocate_cache
 
     device = next(model.parameters()).device
 
@@ -541,7 +541,7 @@ def sample_group_records(
     """
     import torch
 
-    from rmr1_utils.generation import eos_token_ids, prompt_ids
+    from rmr1_utils.generation.interface import eos_token_ids, prompt_ids
     from rmr1_utils.judgement import parse_judgement
     from rmr1_utils.rewards import rmr1_reward
 
@@ -781,7 +781,7 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
 
     check_generation_kwargs(training_args)
     if training_args.use_vllm:
-        from rmr1_utils.vllm_backend import vllm_available
+        from rmr1_utils.generation.vllm import vllm_available
 
         if not vllm_available():
             raise RMR1Error("use_vllm: true needs vLLM (GPU machines: pip install -e .[gpu]); or set use_vllm: false")

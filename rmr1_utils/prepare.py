@@ -296,7 +296,7 @@ def iter_source(source: SourceConfig, base: Path | None = None) -> tuple[str, It
 
 def prompt_tokens(tokenizer, messages: list[dict]) -> int:
     """Token count of a judge prompt as the model sees it (chat template + generation prompt)."""
-    from rmr1_utils.generation import prompt_ids
+    from rmr1_utils.generation.interface import prompt_ids
 
     return len(prompt_ids(tokenizer, messages))
 
