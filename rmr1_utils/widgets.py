@@ -311,7 +311,7 @@ class RolloutViewer(_Pager):
     """GRPO groups one at a time: the samples of a group side by side with reward and advantage.
 
     Args:
-        groups: records from :func:`rmr1_utils.grpo.sample_group_records`.
+        groups: records from :func:`rmr1_utils.rollouts.sample_group_records`.
 
     Attributes:
         widget: the ``ipywidgets.VBox`` to display.
