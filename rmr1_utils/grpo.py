@@ -27,7 +27,7 @@ What the stage does:
 * **A shared-prompt loss forward.** The rows of a group share their whole prompt; with
   ``share_prompt_prefix`` the log-prob forward runs each group's prompt once, with gradients, and
   the completions attend to its repeated KV cache (same log-probs and gradients as the plain
-  forward, tested) — the same idea as ``rmr1 distill``.
+  forward, tested) — the same helper as ``rmr1 distill`` (:func:`~rmr1_utils.training.shared_prefix_inputs`).
 * **vLLM on GPU.** ``use_vllm: true`` with ``vllm_mode: colocate`` (one GPU) or ``server``
   (``trl vllm-serve --model …`` on its own GPU) replaces both rollout paths; vLLM is imported by
   TRL only then.
@@ -42,7 +42,6 @@ completions) so the whole course fits on a laptop — it exercises the mechanics
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
 import math
@@ -62,6 +61,7 @@ from rmr1_utils.training import (
     pair_order_batches,
     parse_trl_args,
     resolve_data_path,
+    shared_prefix_inputs,
     stage_arguments,
     summarize_log,
     train_and_export,
@@ -369,36 +369,26 @@ class RMR1GRPOTrainer(GRPOTrainer):
         return logps, entropies, None
 
     def _shared_prompt_forward(self, model, ids, mask, prompt_length: int, logits_to_keep: int):
-        import torch
+        """Log-probs and entropies of rows that share one prompt, the prompt run once.
 
+        The prompt minus its last token is the shared prefix
+        (:func:`~rmr1_utils.training.shared_prefix_inputs`); the last prompt token stays with the
+        completions, because it predicts the first completion token.
+        """
         rows = ids.size(0)
         pad = int((mask[0, :prompt_length] == 0).sum())  # left padding, identical in every row of the run
-        cut = prompt_length - 1  # the last prompt token predicts the first completion token: keep it
-        # The prompt pass runs on the unwrapped model: under DDP the completion pass (through the
-        # wrapper) owns the gradient hooks, and autograd sums both passes' gradients before them.
-        prompt_model = self.accelerator.unwrap_model(model)
-        # With detach_shared_prefix the prompt is a constant context: no graph is kept for it.
-        detach = torch.no_grad() if getattr(self.args, "detach_shared_prefix", False) else contextlib.nullcontext()
-        with self.accelerator.autocast(), detach:
-            prefix = prompt_model(
-                input_ids=ids[:1, pad:cut], position_ids=torch.arange(pad, cut, device=ids.device).unsqueeze(0),
-                use_cache=True, logits_to_keep=1,
+        cut = prompt_length - 1
+        with self.accelerator.autocast():
+            inputs, _ = shared_prefix_inputs(
+                self.accelerator.unwrap_model(model), ids, mask, cut, start=pad,
+                detach=getattr(self.args, "detach_shared_prefix", False),
             )  # fmt: skip
-            cache = prefix.past_key_values
-            cache.reorder_cache(torch.zeros(rows, dtype=torch.long, device=ids.device))
         if model.training:
             self.shared_prefix_tokens_saved += (cut - pad) * (rows - 1)
-        suffix_ids = ids[:, cut:]
-        suffix_mask = mask[:, cut:]
-        labels = suffix_ids.masked_fill(suffix_mask == 0, -100)
+        labels = inputs["input_ids"].masked_fill(mask[:, cut:] == 0, -100)
         labels[:, :1] = -100  # the last prompt token is context, not scored
-        full_mask = torch.cat([torch.ones((rows, cut - pad), dtype=mask.dtype, device=mask.device), suffix_mask], dim=1)
-        positions = torch.arange(cut, ids.size(1), device=ids.device).unsqueeze(0).expand(rows, -1)
         with self.accelerator.autocast():
-            outputs = model(
-                input_ids=suffix_ids, attention_mask=full_mask, position_ids=positions, past_key_values=cache,
-                labels=labels, fused_lm_head=True,
-            )  # fmt: skip
+            outputs = model(**inputs, labels=labels, fused_lm_head=True)
         logps = outputs.log_probs[:, -logits_to_keep:]
         entropy = outputs.entropy[:, -logits_to_keep:] if outputs.entropy is not None else None
         return logps, entropy

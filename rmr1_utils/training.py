@@ -8,6 +8,8 @@ Writing those once here keeps the two entry points the same shape.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import re
 import sys
@@ -104,6 +106,66 @@ class CPUSafeTrainingDefaults:
     def __post_init__(self):
         make_cpu_safe(self)
         super().__post_init__()
+
+
+def shared_prefix_inputs(
+    prefix_model,
+    input_ids,
+    attention_mask,
+    end: int,
+    start: int = 0,
+    detach: bool = False,
+    past_key_values=None,
+    keep_prefix: bool = False,
+) -> tuple[dict, object]:
+    """The first half of the shared-prefix training forward: tokens every row shares, run once.
+
+    Both training stages use it: ``rmr1 distill`` for the prompt prefix a batch's rows share,
+    ``rmr1 grpo`` for the prompt a group's rows repeat. ``input_ids[0, start:end]`` goes through the
+    model once — with gradients unless ``detach`` — and its KV cache is repeated for every row. The
+    returned inputs are the second half's: the rows' tokens from ``end`` on, attending to that
+    cache. The loss and the gradients equal the plain forward's (tested in both stages); the
+    prefix's compute is paid once instead of once per row.
+
+    Args:
+        prefix_model: the *unwrapped* model. Under DDP the suffix pass, through the wrapper, owns
+            the gradient hooks, and autograd sums both passes' gradients before they fire.
+        input_ids: ``(rows, length)``; every row holds the same tokens in ``[start, end)``.
+        attention_mask: ``(rows, length)``, ones in ``[start, end)``.
+        end: the first position that is not shared.
+        start: the prefix's first position; the tokens before it are left padding, dropped. Positions
+            keep their offsets, as in the plain forward.
+        detach: run the prefix without gradients (``detach_shared_prefix``): a constant context, so
+            no graph is kept for it.
+        past_key_values: a batch-of-one cache of the prefix's first tokens to continue from (a
+            reused prefix, ``prefix_refresh_steps``); only the tokens after it are run.
+        keep_prefix: also return a copy of the prefix's batch-of-one cache, to reuse later (with
+            ``detach`` only: a cache inside an autograd graph cannot be copied).
+
+    Returns:
+        ``(inputs, prefix)``: ``input_ids``, ``attention_mask`` (prefix and suffix: its width is the
+        cache's plus the suffix's, as with any KV cache), ``position_ids`` and ``past_key_values``
+        for the suffix pass; and the copy of the prefix cache, or ``None``.
+    """
+    import torch
+
+    rows, total = input_ids.shape
+    done = start + (past_key_values.get_seq_length() if past_key_values is not None else 0)
+    with torch.no_grad() if detach else contextlib.nullcontext():
+        cache = past_key_values
+        if done < end:
+            positions = torch.arange(done, end, device=input_ids.device).unsqueeze(0)
+            cache = prefix_model(input_ids=input_ids[:1, done:end], position_ids=positions, past_key_values=cache,
+                                 use_cache=True, logits_to_keep=1).past_key_values  # fmt: skip
+        prefix = copy.deepcopy(cache) if keep_prefix else None
+        cache.batch_repeat_interleave(rows)
+    inputs = {
+        "input_ids": input_ids[:, end:],
+        "attention_mask": attention_mask[:, start:],
+        "position_ids": torch.arange(end, total, device=input_ids.device).unsqueeze(0).expand(rows, -1),
+        "past_key_values": cache,
+    }
+    return inputs, prefix
 
 
 #: The id suffix of a task's second A/B order (``rmr1 prepare`` with ``both_orders``, ``evaluate --both-orders``).
