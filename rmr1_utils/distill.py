@@ -1,6 +1,6 @@
 """Stage 1 of RM-R1: supervised distillation of chain-of-rubrics traces (``rmr1 distill``).
 
-One entry point — :func:`make_parser` + :func:`main`, like TRL's ``trl/scripts/sft.py`` — serves
+One entry point — :func:`parse_args` + :func:`main`, like TRL's ``trl/scripts/sft.py`` — serves
 the CLI (``rmr1 distill --config recipes/distill/tiny-cpu.yaml --learning_rate 1e-5``), notebook 03
 and the tests. The YAML recipe holds the fields of three dataclasses: :class:`DistillScriptArguments`
 (data and export), :class:`DistillConfig` (TRL ``SFTConfig`` plus our CPU and speed settings) and
@@ -88,13 +88,6 @@ class DistillConfig(CPUSafeTrainingDefaults, SFTConfig):
     """TRL ``SFTConfig`` with automatic CPU-safe precision/checkpointing and the shared-prompt
     prefill (``share_prompt_prefix``, ``min_shared_prefix``; see the module docstring and
     :class:`~rmr1_utils.training.CPUSafeTrainingDefaults`)."""
-
-
-def make_parser(subparsers=None):
-    """The ``rmr1 distill`` parser: TRL's ``TrlParser`` over the three dataclasses (``--config`` YAML + overrides)."""
-    from trl import TrlParser
-
-    return TrlParser((DistillScriptArguments, DistillConfig, ModelConfig), prog="rmr1 distill")
 
 
 def parse_args(args: Sequence[str] | None = None) -> tuple[DistillScriptArguments, DistillConfig, ModelConfig]:

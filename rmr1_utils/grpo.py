@@ -1,6 +1,6 @@
 """Stage 2 of RM-R1: reinforcement learning with verifiable rewards, by GRPO (``rmr1 grpo``).
 
-One entry point — :func:`make_parser` + :func:`main`, like TRL's ``trl/scripts/grpo.py`` — serves
+One entry point — :func:`parse_args` + :func:`main`, like TRL's ``trl/scripts/grpo.py`` — serves
 the CLI (``rmr1 grpo --config recipes/grpo/tiny-cpu.yaml --max_steps 2``), notebook 04, the
 pipeline and the tests. The YAML recipe holds the fields of :class:`GRPOScriptArguments` (data,
 reward, export), :class:`RMR1GRPOConfig` (TRL ``GRPOConfig`` plus our CPU and speed settings) and
@@ -397,13 +397,6 @@ class RMR1GRPOTrainer(GRPOTrainer):
 # ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------
-
-
-def make_parser(subparsers=None):
-    """The ``rmr1 grpo`` parser: TRL's ``TrlParser`` over the three dataclasses (``--config`` YAML + overrides)."""
-    from trl import TrlParser
-
-    return TrlParser((GRPOScriptArguments, RMR1GRPOConfig, ModelConfig), prog="rmr1 grpo")
 
 
 def parse_args(args: Sequence[str] | None = None) -> tuple[GRPOScriptArguments, RMR1GRPOConfig, ModelConfig]:
