@@ -39,8 +39,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from trl import ModelConfig, SFTConfig, SFTTrainer
+from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 
+from rmr1_utils.data import load_judge_tasks
 from rmr1_utils.errors import RMR1Error
 from rmr1_utils.generation.kv_cache import common_prefix_length
 from rmr1_utils.training import (
@@ -142,8 +143,6 @@ def load_sft_dataset(path: str, tokenizer, max_length: int | None, limit: int | 
         ``(dataset, dropped)``: the dataset and the number of examples dropped as too long.
     """
     from datasets import Dataset
-
-    from rmr1_utils.data import load_judge_tasks
 
     resolved = resolve_data_path(path)
     examples = traces_to_sft_examples(load_judge_tasks(resolved, limit=limit), where=str(resolved))
@@ -347,8 +346,6 @@ def main(args=None) -> dict:
         ``{"export_dir", "train_loss", "log_history", "train_examples", "dropped_too_long",
         "trainable_parameters", "runtime_s"}``.
     """
-    from trl import get_peft_config
-
     script_args, training_args, model_args = stage_arguments(args, parse_args)
 
     model, tokenizer = load_trainable_model(model_args, training_args)

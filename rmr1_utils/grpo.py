@@ -45,13 +45,19 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trl import GRPOConfig, GRPOTrainer, ModelConfig
+from trl import GRPOConfig, GRPOTrainer, ModelConfig, get_peft_config
 
+from rmr1_utils import reasrm
+from rmr1_utils.data import iter_jsonl, load_judge_tasks, read_jsonl
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.generation import backend_for
+from rmr1_utils.generation.interface import prompt_ids
+from rmr1_utils.generation.vllm import vllm_available
 from rmr1_utils.rollouts import SUPPORTED_GENERATION_KWARGS, GroupRollout
 from rmr1_utils.training import (
     RECIPES_ROOT,
@@ -177,9 +183,6 @@ def load_grpo_dataset(path: str, tokenizer, max_prompt_length: int | None, limit
     """
     from datasets import Dataset
 
-    from rmr1_utils.data import load_judge_tasks
-    from rmr1_utils.generation.interface import prompt_ids
-
     resolved = resolve_data_path(path)
     tasks = _policy_prompts(resolved)
     if tasks is None:
@@ -213,8 +216,6 @@ def _policy_prompts(path: Path) -> list[dict] | None:
     Only the first record is read to tell the two apart; judge-task files are then read once, by
     :func:`rmr1_utils.data.load_judge_tasks`.
     """
-    from rmr1_utils.data import iter_jsonl, read_jsonl
-
     if path.is_dir() or path.suffix != ".jsonl" or not path.exists():
         return None
     _, first, _ = next(iter_jsonl(path), (0, None, None))
@@ -242,8 +243,6 @@ def make_rewards(script_args: GRPOScriptArguments, output_dir: str, seed: int) -
         if not name.startswith("reasrm-"):
             rewards.append(import_reward(name))
             continue
-        from rmr1_utils import reasrm
-
         mode = name.removeprefix("reasrm-")
         if mode not in ("reference", *reasrm.TOURNAMENTS):
             raise RMR1Error(f"unknown reward {name!r}: expected reasrm-reference, reasrm-round-robin or reasrm-knockout")
@@ -253,10 +252,7 @@ def make_rewards(script_args: GRPOScriptArguments, output_dir: str, seed: int) -
     return rewards
 
 
-def _make_judge(script_args: GRPOScriptArguments, output_dir: str):
-    from rmr1_utils.generation import backend_for
-    from rmr1_utils.reasrm import PairwiseJudge
-
+def _make_judge(script_args: GRPOScriptArguments, output_dir: str) -> reasrm.PairwiseJudge:
     if not script_args.reasrm_judge:
         raise RMR1Error("reasrm-* rewards need reasrm_judge (a ReasRM model, or the served model name with reasrm_judge_url)")
     if script_args.reasrm_judge_url:
@@ -270,7 +266,7 @@ def _make_judge(script_args: GRPOScriptArguments, output_dir: str):
     else:
         backend = backend_for("transformers", script_args.reasrm_judge)
     cache = script_args.reasrm_cache or str(Path(output_dir) / "judgements.jsonl")
-    return PairwiseJudge(backend, max_new_tokens=script_args.reasrm_max_new_tokens, cache_path=cache)
+    return reasrm.PairwiseJudge(backend, max_new_tokens=script_args.reasrm_max_new_tokens, cache_path=cache)
 
 
 def import_reward(path: str):
@@ -434,12 +430,8 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     Returns:
         ``(trainer, dropped)``: the trainer and the number of tasks dropped as too long.
     """
-    from trl import get_peft_config
-
     check_generation_kwargs(training_args)
     if training_args.use_vllm:
-        from rmr1_utils.generation.vllm import vllm_available
-
         if not vllm_available():
             raise RMR1Error("use_vllm: true needs vLLM (GPU machines: pip install -e .[gpu]); or set use_vllm: false")
     model, tokenizer = load_trainable_model(model_args, training_args)
@@ -465,8 +457,6 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     rollout = None
     if training_args.group_rollout and not training_args.use_vllm:
         rollout = GroupRollout(seed=training_args.seed, min_shared_prefix=training_args.min_shared_prefix)
-    import os
-
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is "experimental" in TRL 1.16
     trainer = RMR1GRPOTrainer(
         model=model,

@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from rmr1_utils.config_files import RECIPES_ROOT, check_trl_config, recipe_path  # noqa: F401 - RECIPES_ROOT is imported from here by stages
 from rmr1_utils.errors import DataError, RMR1Error
+from rmr1_utils.models import load_model_and_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -326,8 +327,6 @@ def load_trainable_model(model_args, training_args):
     Returns:
         ``(model, tokenizer)``.
     """
-    from rmr1_utils.models import load_model_and_tokenizer
-
     if not model_args.model_name_or_path:
         raise RMR1Error("model_name_or_path is required (e.g. embedded, Qwen/Qwen2.5-1.5B-Instruct)")
     dtype = None if model_args.dtype in (None, "auto") else model_args.dtype
@@ -397,8 +396,6 @@ def export_model(trainer, model_args, export_dir: str | Path, merge_lora: bool =
         if quantization_of(model_args):
             # Merging into 4/8-bit weights would round the update away: merge into a full-precision base.
             from peft import PeftModel
-
-            from rmr1_utils.models import load_model_and_tokenizer
 
             adapter_dir = export_dir.parent / (export_dir.name + "-adapter")
             model.save_pretrained(adapter_dir)
