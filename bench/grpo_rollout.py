@@ -8,7 +8,7 @@ group size, with the same sampling settings and completion cap:
     ``rollout_func``): every row of the generation batch — each prompt repeated ``group size``
     times — is left-padded and prefilled by ``model.generate``, which then decodes all rows until
     the last one stops;
-(b) ours: :class:`rmr1_utils.grpo.GroupRollout` through the same ``_generate``: the prompts'
+(b) ours: :class:`rmr1_utils.rollouts.GroupRollout` through the same ``_generate``: the prompts'
     common prefix (the RM-R1 system prompt) is prefilled once, each distinct prompt's remainder
     once, the KV cache is repeated for the group, and finished rows leave the batch.
 
@@ -65,7 +65,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from rmr1_utils.grpo import GroupRollout, build_trainer, parse_args
+    from rmr1_utils.grpo import build_trainer, parse_args
+    from rmr1_utils.rollouts import GroupRollout
 
     torch.manual_seed(args.seed)
     with tempfile.TemporaryDirectory() as tmp:

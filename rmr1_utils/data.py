@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from rmr1_utils.converters import DOMAINS, RecordError, convert_pairs
+from rmr1_utils.converters import DOMAINS, RecordError, convert_pairs, convert_rmr1_released
 from rmr1_utils.errors import DataError
 from rmr1_utils.formats import build_judge_messages
 
@@ -284,8 +284,6 @@ def load_judge_tasks(path: str | Path, split: str = "train", limit: int | None =
     Raises:
         DataError: a missing file or a bad record (file and record index named).
     """
-    from rmr1_utils.converters import convert_rmr1_released
-
     path = Path(path)
     if path.is_dir():
         if not (path / f"{split}.jsonl").exists():

@@ -1,6 +1,6 @@
 """Stage 1 of RM-R1: supervised distillation of chain-of-rubrics traces (``rmr1 distill``).
 
-One entry point — :func:`make_parser` + :func:`main`, like TRL's ``trl/scripts/sft.py`` — serves
+One entry point — :func:`parse_args` + :func:`main`, like TRL's ``trl/scripts/sft.py`` — serves
 the CLI (``rmr1 distill --config recipes/distill/tiny-cpu.yaml --learning_rate 1e-5``), notebook 03
 and the tests. The YAML recipe holds the fields of three dataclasses: :class:`DistillScriptArguments`
 (data and export), :class:`DistillConfig` (TRL ``SFTConfig`` plus our CPU and speed settings) and
@@ -34,14 +34,16 @@ and QLoRA recipes for one GPU and a ``tiny-cpu`` recipe on the embedded 135M mod
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from trl import ModelConfig, SFTConfig, SFTTrainer
+from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 
+from rmr1_utils.data import load_judge_tasks
 from rmr1_utils.errors import RMR1Error
-from rmr1_utils.generation import common_prefix_length
+from rmr1_utils.generation.kv_cache import common_prefix_length
 from rmr1_utils.training import (
     RECIPES_ROOT,
     CPUSafeTrainingDefaults,
@@ -50,9 +52,10 @@ from rmr1_utils.training import (
     pair_groups,
     parse_trl_args,
     resolve_data_path,
+    shared_prefix_inputs,
     stage_arguments,
     train_and_export,
-    write_report,  # noqa: F401 - make_cpu_safe/export_model are part of this stage's API
+    write_report,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,13 +89,6 @@ class DistillConfig(CPUSafeTrainingDefaults, SFTConfig):
     """TRL ``SFTConfig`` with automatic CPU-safe precision/checkpointing and the shared-prompt
     prefill (``share_prompt_prefix``, ``min_shared_prefix``; see the module docstring and
     :class:`~rmr1_utils.training.CPUSafeTrainingDefaults`)."""
-
-
-def make_parser(subparsers=None):
-    """The ``rmr1 distill`` parser: TRL's ``TrlParser`` over the three dataclasses (``--config`` YAML + overrides)."""
-    from trl import TrlParser
-
-    return TrlParser((DistillScriptArguments, DistillConfig, ModelConfig), prog="rmr1 distill")
 
 
 def parse_args(args: Sequence[str] | None = None) -> tuple[DistillScriptArguments, DistillConfig, ModelConfig]:
@@ -147,8 +143,6 @@ def load_sft_dataset(path: str, tokenizer, max_length: int | None, limit: int | 
         ``(dataset, dropped)``: the dataset and the number of examples dropped as too long.
     """
     from datasets import Dataset
-
-    from rmr1_utils.data import load_judge_tasks
 
     resolved = resolve_data_path(path)
     examples = traces_to_sft_examples(load_judge_tasks(resolved, limit=limit), where=str(resolved))
@@ -302,53 +296,38 @@ class DistillTrainer(SFTTrainer):
         return self._side_ids
 
     def _with_shared_prefix(self, model, inputs: dict, length: int) -> dict:
-        import copy
+        """The batch's inputs with its first ``length`` tokens run once (:func:`~rmr1_utils.training.shared_prefix_inputs`).
 
-        import torch
-
+        With ``detach_shared_prefix`` and ``prefix_refresh_steps`` > 1 the prefix's cache is kept
+        and reused by the next batches (cut to what they share with it) until it is that many
+        optimizer steps old.
+        """
         input_ids = inputs["input_ids"]
-        batch, total = input_ids.shape
         args = self.args
         detach = getattr(args, "detach_shared_prefix", False)
         refresh = getattr(args, "prefix_refresh_steps", 1) if detach else 1
         key = tuple(input_ids[0, :length].tolist())
-        prefix_model = self.accelerator.unwrap_model(model)
         cached = getattr(self, "_prefix_cache", None)  # (ids, step, cache) of the last recomputed prefix
         reuse = 0
         if cached is not None and self.model.training and self.state.global_step - cached[1] < refresh:
             reuse = common_prefix_length([cached[0], key])
+        past = None
         if reuse >= getattr(args, "min_shared_prefix", 1):
-            # The constant prefix of the last `refresh` steps, cut to what this batch shares with it,
-            # then this batch's own shared tokens (e.g. the question both orders of a pair share).
-            cache = copy.deepcopy(cached[2])
-            cache.crop(reuse)
-            if reuse < length:
-                with torch.no_grad():
-                    positions = torch.arange(reuse, length, device=input_ids.device).unsqueeze(0)
-                    cache = prefix_model(input_ids=input_ids[:1, reuse:length], position_ids=positions, past_key_values=cache,
-                                         use_cache=True, logits_to_keep=1).past_key_values  # fmt: skip
-        else:
-            # The prefix pass runs on the unwrapped model: under DDP the suffix pass (through the
-            # wrapper) owns the gradient hooks, and autograd sums both passes' gradients before them.
-            # With detach_shared_prefix the prefix is a constant context: no graph is kept for it.
-            with torch.no_grad() if detach else contextlib.nullcontext():
-                cache = prefix_model(input_ids=input_ids[:1, :length], use_cache=True, logits_to_keep=1).past_key_values
-            if refresh > 1 and self.model.training:
-                self._prefix_cache = (key, self.state.global_step, copy.deepcopy(cache))
-        with torch.no_grad() if detach else contextlib.nullcontext():
-            cache.batch_repeat_interleave(batch)
+            # The constant prefix of the last `refresh` steps, cut to what this batch shares with it;
+            # the helper runs this batch's own shared tokens after it (e.g. the question both orders
+            # of a pair share).
+            past = copy.deepcopy(cached[2])
+            past.crop(reuse)
+        keep = past is None and refresh > 1 and self.model.training
+        shared, prefix = shared_prefix_inputs(
+            self.accelerator.unwrap_model(model), input_ids, inputs["attention_mask"], length,
+            detach=detach, past_key_values=past, keep_prefix=keep,
+        )  # fmt: skip
+        if keep:
+            self._prefix_cache = (key, self.state.global_step, prefix)
         if self.model.training:
-            self.shared_prefix_tokens_saved += length * (batch - 1)
-        positions = torch.arange(length, total, device=input_ids.device).unsqueeze(0).expand(batch, -1)
-        shared = dict(inputs)
-        shared.update(
-            input_ids=input_ids[:, length:],
-            labels=inputs["labels"][:, length:],
-            position_ids=positions,
-            past_key_values=cache,
-        )
-        # attention_mask keeps its full (prefix + suffix) width, as with any KV cache.
-        return shared
+            self.shared_prefix_tokens_saved += length * (input_ids.size(0) - 1)
+        return {**inputs, **shared, "labels": inputs["labels"][:, length:]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,8 +346,6 @@ def main(args=None) -> dict:
         ``{"export_dir", "train_loss", "log_history", "train_examples", "dropped_too_long",
         "trainable_parameters", "runtime_s"}``.
     """
-    from trl import get_peft_config
-
     script_args, training_args, model_args = stage_arguments(args, parse_args)
 
     model, tokenizer = load_trainable_model(model_args, training_args)

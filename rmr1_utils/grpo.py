@@ -1,6 +1,6 @@
 """Stage 2 of RM-R1: reinforcement learning with verifiable rewards, by GRPO (``rmr1 grpo``).
 
-One entry point — :func:`make_parser` + :func:`main`, like TRL's ``trl/scripts/grpo.py`` — serves
+One entry point — :func:`parse_args` + :func:`main`, like TRL's ``trl/scripts/grpo.py`` — serves
 the CLI (``rmr1 grpo --config recipes/grpo/tiny-cpu.yaml --max_steps 2``), notebook 04, the
 pipeline and the tests. The YAML recipe holds the fields of :class:`GRPOScriptArguments` (data,
 reward, export), :class:`RMR1GRPOConfig` (TRL ``GRPOConfig`` plus our CPU and speed settings) and
@@ -18,15 +18,16 @@ What the stage does:
   Masking them (DAPO's overlong filtering) suits tasks where a long answer can still be right;
   the truncation rate is logged every step as ``completions/clipped_ratio``.
 * **Group rollouts that prefill each prompt once.** Without vLLM, TRL's default generation
-  prefills every row of a group separately. :class:`GroupRollout` (a TRL ``rollout_func``)
+  prefills every row of a group separately. :class:`~rmr1_utils.rollouts.GroupRollout` (a TRL ``rollout_func``)
   prefills the prompts' common prefix (the RM-R1 system prompt) once, each distinct prompt's
   remainder once, and repeats the KV cache for the group's samples; finished rows leave the
   batch. The sampling distribution is TRL's (same temperature/top-k/top-p/min-p/repetition
-  penalty), checked by a test that recomputes the sampled tokens' log-probs with the trainer.
+  penalty), checked by a test that recomputes the sampled tokens' log-probs with the trainer;
+  the sampler is :mod:`rmr1_utils.rollouts`.
 * **A shared-prompt loss forward.** The rows of a group share their whole prompt; with
   ``share_prompt_prefix`` the log-prob forward runs each group's prompt once, with gradients, and
   the completions attend to its repeated KV cache (same log-probs and gradients as the plain
-  forward, tested) — the same idea as ``rmr1 distill``.
+  forward, tested) — the same helper as ``rmr1 distill`` (:func:`~rmr1_utils.training.shared_prefix_inputs`).
 * **vLLM on GPU.** ``use_vllm: true`` with ``vllm_mode: colocate`` (one GPU) or ``server``
   (``trl vllm-serve --model …`` on its own GPU) replaces both rollout paths; vLLM is imported by
   TRL only then.
@@ -41,17 +42,24 @@ completions) so the whole course fits on a laptop — it exercises the mechanics
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trl import GRPOConfig, GRPOTrainer, ModelConfig
+from trl import GRPOConfig, GRPOTrainer, ModelConfig, get_peft_config
 
+from rmr1_utils import reasrm
+from rmr1_utils.data import iter_jsonl, load_judge_tasks, read_jsonl
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.generation import backend_for
+from rmr1_utils.generation.interface import prompt_ids
+from rmr1_utils.generation.vllm import vllm_available
+from rmr1_utils.rating import RatingJudge, rating_reward
+from rmr1_utils.rollouts import SUPPORTED_GENERATION_KWARGS, GroupRollout
 from rmr1_utils.training import (
     RECIPES_ROOT,
     CPUSafeTrainingDefaults,
@@ -60,6 +68,7 @@ from rmr1_utils.training import (
     pair_order_batches,
     parse_trl_args,
     resolve_data_path,
+    shared_prefix_inputs,
     stage_arguments,
     summarize_log,
     train_and_export,
@@ -69,10 +78,6 @@ from rmr1_utils.training import (
 logger = logging.getLogger(__name__)
 
 RECIPES_DIR = RECIPES_ROOT / "grpo"
-
-#: Sampling settings :class:`GroupRollout` reproduces exactly; any other ``generation_kwargs`` key
-#: needs TRL's own generation (``group_rollout: false``).
-SUPPORTED_GENERATION_KWARGS = frozenset({"temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_new_tokens"})
 
 
 @dataclass
@@ -145,7 +150,7 @@ class RMR1GRPOConfig(CPUSafeTrainingDefaults, GRPOConfig):
     (the shared settings: :class:`~rmr1_utils.training.CPUSafeTrainingDefaults`).
 
     Attributes:
-        group_rollout: without vLLM, sample with :class:`GroupRollout` (each prompt prefilled once).
+        group_rollout: without vLLM, sample with :class:`~rmr1_utils.rollouts.GroupRollout` (each prompt prefilled once).
         mask_truncated_completions: off on purpose (see the module docstring).
 
     ``share_prompt_prefix`` here runs each group's prompt once in the log-prob forward.
@@ -183,9 +188,6 @@ def load_grpo_dataset(path: str, tokenizer, max_prompt_length: int | None, limit
     """
     from datasets import Dataset
 
-    from rmr1_utils.data import load_judge_tasks
-    from rmr1_utils.generation import prompt_ids
-
     resolved = resolve_data_path(path)
     tasks = _policy_prompts(resolved)
     if tasks is None:
@@ -219,8 +221,6 @@ def _policy_prompts(path: Path) -> list[dict] | None:
     Only the first record is read to tell the two apart; judge-task files are then read once, by
     :func:`rmr1_utils.data.load_judge_tasks`.
     """
-    from rmr1_utils.data import iter_jsonl, read_jsonl
-
     if path.is_dir() or path.suffix != ".jsonl" or not path.exists():
         return None
     _, first, _ = next(iter_jsonl(path), (0, None, None))
@@ -249,12 +249,8 @@ def make_rewards(script_args: GRPOScriptArguments, output_dir: str, seed: int) -
         if not name.startswith("reasrm-"):
             rewards.append(import_reward(name))
             continue
-        from rmr1_utils import reasrm
-
         mode = name.removeprefix("reasrm-")
         if mode == "rating":
-            from rmr1_utils.rating import RatingJudge, rating_reward
-
             rater = rater or _make_judge(script_args, output_dir, RatingJudge)
             rewards.append(rating_reward(rater))
             continue
@@ -268,12 +264,7 @@ def make_rewards(script_args: GRPOScriptArguments, output_dir: str, seed: int) -
     return rewards
 
 
-def _make_judge(script_args: GRPOScriptArguments, output_dir: str, judge_class=None):
-    from rmr1_utils.generation import backend_for
-    from rmr1_utils.reasrm import PairwiseJudge
-
-    judge_class = judge_class or PairwiseJudge
-
+def _make_judge(script_args: GRPOScriptArguments, output_dir: str, judge_class=reasrm.PairwiseJudge) -> reasrm.PairwiseJudge:
     if not script_args.reasrm_judge:
         raise RMR1Error("reasrm-* rewards need reasrm_judge (a ReasRM model, or the served model name with reasrm_judge_url)")
     if script_args.reasrm_judge_url:
@@ -287,7 +278,7 @@ def _make_judge(script_args: GRPOScriptArguments, output_dir: str, judge_class=N
     else:
         backend = backend_for("transformers", script_args.reasrm_judge)
     cache = Path(script_args.reasrm_cache or Path(output_dir) / "judgements.jsonl")
-    if judge_class is not PairwiseJudge:  # a cache file holds one judge's answers (its identity says which)
+    if judge_class is not reasrm.PairwiseJudge:  # a cache file holds one judge's answers (its identity says which)
         cache = cache.with_name(f"{cache.stem}.ratings.jsonl")
     return judge_class(backend, max_new_tokens=script_args.reasrm_max_new_tokens, cache_path=str(cache))
 
@@ -305,337 +296,6 @@ def import_reward(path: str):
         raise RMR1Error(
             f"reward function {path!r} not found (expected a dotted path such as rmr1_utils.rewards.rmr1_reward)"
         ) from None
-
-
-# ---------------------------------------------------------------------------------------------
-# Group rollouts: each prompt prefilled once
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class SamplingSettings:
-    """The sampling distribution of a rollout — TRL's ``GenerationConfig`` fields we reproduce.
-
-    Attributes:
-        max_new_tokens: completion length cap.
-        temperature: softmax temperature (> 0: GRPO samples).
-        top_k: keep the k most likely tokens (0 = off).
-        top_p: nucleus mass (1.0 = off).
-        min_p: drop tokens below ``min_p`` × the top probability (``None`` = off).
-        repetition_penalty: CTRL-style penalty on tokens already in the sequence (1.0 = off).
-    """
-
-    max_new_tokens: int
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    min_p: float | None = None
-    repetition_penalty: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.temperature <= 0:
-            raise ValueError(f"GRPO rollouts sample: temperature must be > 0, got {self.temperature}")
-
-    @classmethod
-    def from_generation_config(cls, config) -> SamplingSettings:
-        """The settings of a ``transformers.GenerationConfig`` (what TRL's trainer samples with)."""
-        return cls(
-            max_new_tokens=config.max_new_tokens,
-            temperature=config.temperature if config.temperature is not None else 1.0,
-            top_k=config.top_k or 0,
-            top_p=config.top_p if config.top_p is not None else 1.0,
-            min_p=config.min_p,
-            repetition_penalty=config.repetition_penalty if config.repetition_penalty is not None else 1.0,
-        )
-
-    def logits_processors(self):
-        """HF's own processors, in HF's order: repetition penalty, temperature, top-k, top-p, min-p."""
-        from transformers.generation.logits_process import (
-            LogitsProcessorList,
-            MinPLogitsWarper,
-            RepetitionPenaltyLogitsProcessor,
-            TemperatureLogitsWarper,
-            TopKLogitsWarper,
-            TopPLogitsWarper,
-        )
-
-        processors = LogitsProcessorList()
-        if self.repetition_penalty != 1.0:
-            processors.append(RepetitionPenaltyLogitsProcessor(self.repetition_penalty))
-        if self.temperature != 1.0:
-            processors.append(TemperatureLogitsWarper(self.temperature))
-        if self.top_k:
-            processors.append(TopKLogitsWarper(self.top_k))
-        if self.top_p < 1.0:
-            processors.append(TopPLogitsWarper(self.top_p))
-        if self.min_p is not None:
-            processors.append(MinPLogitsWarper(self.min_p))
-        return processors
-
-
-def sample_groups(
-    model,
-    prompt_ids: Sequence[Sequence[int]],
-    settings: SamplingSettings,
-    eos_token_ids: Sequence[int],
-    generator=None,
-    min_shared_prefix: int = 32,
-) -> tuple[list[list[int]], list[list[float]]]:
-    """Sample one completion per prompt row, prefilling each distinct prompt once.
-
-    Rows with identical prompts (a GRPO group) share one prefill of that prompt; the prefix all
-    prompts share (the system prompt) is prefilled once for all and, on ``sdpa`` attention, kept
-    once in the cache (:mod:`rmr1_utils.prefix_attention`). Each prompt's own part of the cache is
-    then repeated for its rows, and decoding drops rows as they finish.
-
-    Args:
-        model: a causal LM (plain or PEFT), in inference mode under ``torch.no_grad``.
-        prompt_ids: token ids per row (a group's rows repeat the same ids).
-        settings: the sampling distribution.
-        eos_token_ids: tokens that end a completion (kept in it).
-        generator: a seeded ``torch.Generator`` (``None``: the global RNG).
-        min_shared_prefix: shortest all-prompt prefix worth a separate prefill.
-
-    Returns:
-        ``(completion_ids, logprobs)`` per row: the sampled tokens and, for each, its log-prob
-        under ``log_softmax(logits / temperature)`` — the quantity GRPO's loss recomputes.
-    """
-    import torch
-
-    from rmr1_utils.generation import common_prefix_length, gqa_decoding
-    from rmr1_utils.prefix_attention import shared_prefix_cache, shared_prefix_decoding, supports_shared_prefix
-
-    device = next(model.parameters()).device
-    distinct: dict[tuple[int, ...], int] = {}
-    row_source = [distinct.setdefault(tuple(ids), len(distinct)) for ids in prompt_ids]
-    prompts = [list(ids) for ids in distinct]
-    if any(len(p) == 0 for p in prompts):
-        raise ValueError("empty prompt")
-
-    # 1. The prefix every distinct prompt shares, once (leave each prompt at least one token).
-    shared = min(common_prefix_length(prompts), min(len(p) for p in prompts) - 1) if len(prompts) > 1 else 0
-    if shared < min_shared_prefix:
-        shared = 0
-    cache, attention, shared_cache = None, gqa_decoding(model), None
-    if shared:
-        with gqa_decoding(model):
-            cache = model(
-                input_ids=torch.tensor([prompts[0][:shared]], device=device), use_cache=True, logits_to_keep=1
-            ).past_key_values
-        width = max(len(p) - shared for p in prompts)
-        if supports_shared_prefix(model):  # the prefix once for every row (see rmr1_utils.prefix_attention)
-            shared_cache = shared_prefix_cache(cache, len(prompts), width + settings.max_new_tokens)
-        if shared_cache is not None:
-            cache, attention = shared_cache, shared_prefix_decoding(model, shared_cache)
-        else:
-            cache.reorder_cache(torch.zeros(len(prompts), dtype=torch.long, device=device))  # one copy per distinct prompt
-    with attention:
-        return _decode_groups(model, prompts, row_source, prompt_ids, shared, cache, shared_cache is None, settings,
-                              eos_token_ids, generator)  # fmt: skip
-
-
-def _decode_groups(model, prompts, row_source, prompt_ids, shared, cache, preallocate, settings, eos_token_ids, generator):
-    import torch
-
-    from rmr1_utils.generation import preallocate_cache
-
-    device = next(model.parameters()).device
-
-    # 2. Each distinct prompt's remainder, once. Pads sit between the shared prefix and the
-    #    remainder (hidden by the mask; positions skip them), so the prefix keeps its positions.
-    suffixes = [p[shared:] for p in prompts]
-    width = max(len(s) for s in suffixes)
-    n = len(prompts)
-    input_ids = torch.zeros((n, width), dtype=torch.long)
-    mask = torch.zeros((n, shared + width), dtype=torch.long)
-    mask[:, :shared] = 1
-    positions = torch.ones((n, width), dtype=torch.long)
-    for k, s in enumerate(suffixes):
-        input_ids[k, width - len(s) :] = torch.tensor(s)
-        mask[k, shared + width - len(s) :] = 1
-        positions[k, width - len(s) :] = torch.arange(shared, shared + len(s))
-    input_ids, mask, positions = input_ids.to(device), mask.to(device), positions.to(device)
-    out = model(
-        input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1
-    )
-    cache = out.past_key_values
-
-    # 3. Repeat each prompt's cache for its rows, then decode; finished rows leave the batch.
-    rows = torch.tensor(row_source, device=device)
-    cache.reorder_cache(rows)  # row -> its prompt's cache (repeats a group's)
-    if preallocate:
-        cache = preallocate_cache(cache, settings.max_new_tokens)
-    logits = out.logits[:, -1, :][rows]
-    mask = mask[rows]
-    next_position = (positions[:, -1] + 1)[rows]
-    processors = settings.logits_processors()
-    history = None
-    if settings.repetition_penalty != 1.0:
-        # The penalty looks at every token so far (prompt included). Rows are left-filled with their
-        # own first token: it is in the sequence anyway, so the penalised set is unchanged.
-        longest = max(len(ids) for ids in prompt_ids)
-        history = torch.tensor([[ids[0]] * (longest - len(ids)) + list(ids) for ids in prompt_ids], device=device)
-    eos = torch.tensor(sorted(set(eos_token_ids)), device=device)
-    alive = torch.arange(len(row_source), device=device)
-    completions: list[list[int]] = [[] for _ in row_source]
-    logprobs: list[list[float]] = [[] for _ in row_source]
-    for step in range(settings.max_new_tokens):
-        logits = logits.float()
-        token_logprobs = torch.log_softmax(logits / settings.temperature, dim=-1)
-        scores = processors(history, logits) if processors else logits
-        probs = torch.softmax(scores, dim=-1)
-        tokens = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-        chosen = token_logprobs.gather(1, tokens.unsqueeze(1)).squeeze(1)
-        for r, t, lp in zip(alive.tolist(), tokens.tolist(), chosen.tolist()):
-            completions[r].append(t)
-            logprobs[r].append(lp)
-        finished = torch.isin(tokens, eos)
-        if step == settings.max_new_tokens - 1 or bool(finished.all()):
-            break
-        if bool(finished.any()):
-            keep = (~finished).nonzero().squeeze(1)
-            cache.reorder_cache(keep)
-            alive, tokens, mask, next_position = alive[keep], tokens[keep], mask[keep], next_position[keep]
-            if history is not None:
-                history = history[keep]
-        if history is not None:
-            history = torch.cat([history, tokens.unsqueeze(1)], dim=1)
-        mask = torch.cat([mask, torch.ones((mask.size(0), 1), dtype=mask.dtype, device=device)], dim=1)
-        out = model(
-            input_ids=tokens.unsqueeze(1), attention_mask=mask, position_ids=next_position.unsqueeze(1),
-            past_key_values=cache, use_cache=True,
-        )  # fmt: skip
-        cache = out.past_key_values
-        logits = out.logits[:, -1, :]
-        next_position = next_position + 1
-    return completions, logprobs
-
-
-def group_advantages(rewards: Sequence[float], group_size: int, scale: bool = True) -> list[float]:
-    """GRPO's group-relative advantages: each reward minus its group's mean, over the group's std.
-
-    Groups are consecutive runs of ``group_size`` rewards (the trainer's layout). Like TRL with
-    ``scale_rewards: group``, the std is the unbiased one and ``1e-4`` keeps it from being zero.
-
-    Args:
-        rewards: one reward per completion.
-        group_size: completions per prompt.
-        scale: divide by the group's std (``False``: Dr. GRPO's unscaled advantages).
-
-    Returns:
-        One advantage per completion.
-    """
-    import statistics
-
-    if len(rewards) % group_size:
-        raise ValueError(f"{len(rewards)} rewards do not split into groups of {group_size}")
-    out = []
-    for start in range(0, len(rewards), group_size):
-        group = list(rewards[start : start + group_size])
-        mean = sum(group) / len(group)
-        std = statistics.stdev(group) if len(group) > 1 else 0.0
-        out += [(r - mean) / (std + 1e-4) if scale else r - mean for r in group]
-    return out
-
-
-def sample_group_records(
-    model, tokenizer, tasks: Sequence[dict], num_generations: int, settings: SamplingSettings, seed: int = 0, reward=None
-) -> list[dict]:
-    """Roll out GRPO groups for judge tasks and score them, for looking at (the rollout viewer).
-
-    Args:
-        model: the policy.
-        tokenizer: its tokenizer.
-        tasks: judge tasks (``messages`` or ``prompt``, ``winner``, ``id``, ``domain``).
-        num_generations: samples per task.
-        settings: the sampling distribution.
-        seed: generator seed.
-        reward: a TRL reward function (default :func:`rmr1_utils.rewards.rmr1_reward`).
-
-    Returns:
-        One record per task: ``id``, ``domain``, ``winner``, ``prompt`` (messages) and
-        ``samples`` — ``text``, ``reward``, ``advantage``, ``verdict``, ``tokens``, ``finished``.
-    """
-    import torch
-
-    from rmr1_utils.generation import eos_token_ids, prompt_ids
-    from rmr1_utils.judgement import parse_judgement
-    from rmr1_utils.rewards import rmr1_reward
-
-    reward = reward or rmr1_reward
-    prompts = [t.get("prompt") or t["messages"] for t in tasks]
-    rows = [prompt_ids(tokenizer, p) for p in prompts for _ in range(num_generations)]
-    eos = eos_token_ids(model, tokenizer)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        completions, _ = sample_groups(model, rows, settings, eos, generator=generator)
-    texts = tokenizer.batch_decode(completions, skip_special_tokens=True)
-    winners = [t["winner"] for t in tasks for _ in range(num_generations)]
-    rewards = reward(texts, winner=winners)
-    advantages = group_advantages(rewards, num_generations)
-    records = []
-    for k, task in enumerate(tasks):
-        samples = []
-        for j in range(k * num_generations, (k + 1) * num_generations):
-            samples.append({
-                "text": texts[j], "reward": rewards[j], "advantage": advantages[j],
-                "verdict": parse_judgement(texts[j]).verdict, "tokens": len(completions[j]),
-                "finished": bool(completions[j]) and completions[j][-1] in eos,
-            })  # fmt: skip
-        records.append({"id": task.get("id"), "domain": task.get("domain"), "winner": task["winner"], "prompt": prompts[k],
-                        "samples": samples})  # fmt: skip
-    return records
-
-
-class GroupRollout:
-    """A TRL ``rollout_func`` that samples GRPO groups with :func:`sample_groups`.
-
-    TRL hands it the process's prompts (each repeated once per sample of its group) and the
-    trainer; it tokenises them exactly as the trainer does, samples with the trainer's generation
-    settings and a generator seeded by ``(seed, global step, call)``, and returns the prompt ids,
-    completion ids and sampling log-probs TRL expects.
-
-    Args:
-        seed: the run's seed.
-        min_shared_prefix: shortest all-prompt prefix worth a separate prefill.
-
-    Attributes:
-        calls: rollouts done (for the generator seed).
-        prefill_tokens: prompt tokens prefilled (for the benchmark and the notebook).
-        prompt_tokens: prompt tokens TRL's default path would have prefilled.
-    """
-
-    def __init__(self, seed: int = 0, min_shared_prefix: int = 32):
-        self.seed = seed
-        self.min_shared_prefix = min_shared_prefix
-        self.calls = 0
-        self.prefill_tokens = 0
-        self.prompt_tokens = 0
-
-    def __call__(self, prompts: list, trainer) -> dict:
-        import torch
-        from trl.models.utils import unwrap_model_for_generation
-
-        prompt_ids, _, _ = trainer._tokenize_prompts(prompts)
-        prompt_ids = [list(ids) for ids in prompt_ids]
-        settings = SamplingSettings.from_generation_config(trainer.generation_config)
-        device = trainer.accelerator.device
-        generator = torch.Generator(device=device)
-        generator.manual_seed(self.seed * 1_000_003 + trainer.state.global_step * 1_009 + self.calls)
-        self.calls += 1
-        distinct = {tuple(ids) for ids in prompt_ids}
-        self.prompt_tokens += sum(len(ids) for ids in prompt_ids)
-        self.prefill_tokens += sum(len(ids) for ids in distinct)
-        with (
-            unwrap_model_for_generation(
-                trainer.model_wrapped, trainer.accelerator, gather_deepspeed3_params=trainer.args.ds3_gather_for_generation
-            ) as model,
-            torch.no_grad(),
-        ):
-            completion_ids, logprobs = sample_groups(
-                model, prompt_ids, settings, trainer.eos_token_ids, generator=generator, min_shared_prefix=self.min_shared_prefix
-            )
-        return {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "logprobs": logprobs}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,36 +379,26 @@ class RMR1GRPOTrainer(GRPOTrainer):
         return logps, entropies, None
 
     def _shared_prompt_forward(self, model, ids, mask, prompt_length: int, logits_to_keep: int):
-        import torch
+        """Log-probs and entropies of rows that share one prompt, the prompt run once.
 
+        The prompt minus its last token is the shared prefix
+        (:func:`~rmr1_utils.training.shared_prefix_inputs`); the last prompt token stays with the
+        completions, because it predicts the first completion token.
+        """
         rows = ids.size(0)
         pad = int((mask[0, :prompt_length] == 0).sum())  # left padding, identical in every row of the run
-        cut = prompt_length - 1  # the last prompt token predicts the first completion token: keep it
-        # The prompt pass runs on the unwrapped model: under DDP the completion pass (through the
-        # wrapper) owns the gradient hooks, and autograd sums both passes' gradients before them.
-        prompt_model = self.accelerator.unwrap_model(model)
-        # With detach_shared_prefix the prompt is a constant context: no graph is kept for it.
-        detach = torch.no_grad() if getattr(self.args, "detach_shared_prefix", False) else contextlib.nullcontext()
-        with self.accelerator.autocast(), detach:
-            prefix = prompt_model(
-                input_ids=ids[:1, pad:cut], position_ids=torch.arange(pad, cut, device=ids.device).unsqueeze(0),
-                use_cache=True, logits_to_keep=1,
+        cut = prompt_length - 1
+        with self.accelerator.autocast():
+            inputs, _ = shared_prefix_inputs(
+                self.accelerator.unwrap_model(model), ids, mask, cut, start=pad,
+                detach=getattr(self.args, "detach_shared_prefix", False),
             )  # fmt: skip
-            cache = prefix.past_key_values
-            cache.reorder_cache(torch.zeros(rows, dtype=torch.long, device=ids.device))
         if model.training:
             self.shared_prefix_tokens_saved += (cut - pad) * (rows - 1)
-        suffix_ids = ids[:, cut:]
-        suffix_mask = mask[:, cut:]
-        labels = suffix_ids.masked_fill(suffix_mask == 0, -100)
+        labels = inputs["input_ids"].masked_fill(mask[:, cut:] == 0, -100)
         labels[:, :1] = -100  # the last prompt token is context, not scored
-        full_mask = torch.cat([torch.ones((rows, cut - pad), dtype=mask.dtype, device=mask.device), suffix_mask], dim=1)
-        positions = torch.arange(cut, ids.size(1), device=ids.device).unsqueeze(0).expand(rows, -1)
         with self.accelerator.autocast():
-            outputs = model(
-                input_ids=suffix_ids, attention_mask=full_mask, position_ids=positions, past_key_values=cache,
-                labels=labels, fused_lm_head=True,
-            )  # fmt: skip
+            outputs = model(**inputs, labels=labels, fused_lm_head=True)
         logps = outputs.log_probs[:, -logits_to_keep:]
         entropy = outputs.entropy[:, -logits_to_keep:] if outputs.entropy is not None else None
         return logps, entropy
@@ -757,13 +407,6 @@ class RMR1GRPOTrainer(GRPOTrainer):
 # ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------
-
-
-def make_parser(subparsers=None):
-    """The ``rmr1 grpo`` parser: TRL's ``TrlParser`` over the three dataclasses (``--config`` YAML + overrides)."""
-    from trl import TrlParser
-
-    return TrlParser((GRPOScriptArguments, RMR1GRPOConfig, ModelConfig), prog="rmr1 grpo")
 
 
 def parse_args(args: Sequence[str] | None = None) -> tuple[GRPOScriptArguments, RMR1GRPOConfig, ModelConfig]:
@@ -775,7 +418,14 @@ def parse_args(args: Sequence[str] | None = None) -> tuple[GRPOScriptArguments, 
 
 
 def check_generation_kwargs(config: RMR1GRPOConfig) -> None:
-    """Fail early when :class:`GroupRollout` would not reproduce the requested sampling."""
+    """Fail early when :class:`~rmr1_utils.rollouts.GroupRollout` would not reproduce the requested sampling.
+
+    Args:
+        config: the run's trainer config.
+
+    Raises:
+        RMR1Error: a ``generation_kwargs`` key the group rollout does not reproduce.
+    """
     extra = set(config.generation_kwargs or {}) - SUPPORTED_GENERATION_KWARGS
     if config.group_rollout and not config.use_vllm and extra:
         raise RMR1Error(
@@ -794,12 +444,8 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     Returns:
         ``(trainer, dropped)``: the trainer and the number of tasks dropped as too long.
     """
-    from trl import get_peft_config
-
     check_generation_kwargs(training_args)
     if training_args.use_vllm:
-        from rmr1_utils.vllm_backend import vllm_available
-
         if not vllm_available():
             raise RMR1Error("use_vllm: true needs vLLM (GPU machines: pip install -e .[gpu]); or set use_vllm: false")
     model, tokenizer = load_trainable_model(model_args, training_args)
@@ -825,8 +471,6 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     rollout = None
     if training_args.group_rollout and not training_args.use_vllm:
         rollout = GroupRollout(seed=training_args.seed, min_shared_prefix=training_args.min_shared_prefix)
-    import os
-
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is "experimental" in TRL 1.16
     trainer = RMR1GRPOTrainer(
         model=model,

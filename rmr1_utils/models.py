@@ -29,6 +29,7 @@ from typing import Any
 
 from rmr1_utils.compact import CARD_FILE, DELTA_FILE, apply_delta, shipped_judges
 from rmr1_utils.errors import ModelNotFoundError
+from rmr1_utils.hub import GATED, MISSING, OK, hub_status
 
 logger = logging.getLogger(__name__)
 
@@ -215,8 +216,6 @@ def resolve_model_path(name_or_path: str) -> str:
         raise ModelNotFoundError(f"model {name_or_path!r} not found: no such folder, and not a Hub id")
     # A Hub id: use the local HF cache when it has it, else ask the Hub once, quickly.
     from huggingface_hub import snapshot_download
-
-    from rmr1_utils.hub import GATED, MISSING, OK, hub_status
 
     try:
         snapshot_download(name_or_path, local_files_only=True, allow_patterns=["config.json"])

@@ -239,7 +239,7 @@ def plot_grpo_group(group: Mapping, title: str | None = None):
     """One GRPO group: each sample's verdict, its ±1 reward and its group-normalised advantage.
 
     Args:
-        group: a record of :func:`rmr1_utils.grpo.sample_group_records` (``winner`` and
+        group: a record of :func:`rmr1_utils.rollouts.sample_group_records` (``winner`` and
             ``samples`` with ``verdict``, ``reward``, ``advantage``).
         title: the figure title (default: the label and the group's reward mean and std).
 

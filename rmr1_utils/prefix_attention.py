@@ -1,7 +1,7 @@
 """Shared-prefix decoding: every row of a batch reads *one* copy of the common prompt's keys and values.
 
 Every RM-R1 judge prompt starts with the same ~800-token system prompt. Prefilling it once is the
-easy half (see :class:`~rmr1_utils.generation.TransformersBackend`). The other half is decoding: a
+easy half (see :class:`~rmr1_utils.generation.transformers.TransformersBackend`). The other half is decoding: a
 KV cache repeated for 48 rows holds 48 copies of that prefix, and every new token's attention reads
 all of them. On a 2-core CPU that read is memory-bound and takes as long as all the model's matrix
 products together (measured: 4.3 ms of 11 ms per layer and decode step, 48 rows).

@@ -33,10 +33,15 @@ from typing import Any
 
 from rmr1_utils.config_files import RECIPES_ROOT, build_dataclass, read_yaml_mapping, recipe_path
 from rmr1_utils.converters import CONVERTERS, TASK_FORMATS, RecordError, detect_format
+from rmr1_utils.curriculum import FAMILIES, curriculum_pairs
 from rmr1_utils.data import assign_positions, iter_jsonl, pair_to_judge_task, write_jsonl
 from rmr1_utils.errors import DataError
 from rmr1_utils.formats import STYLES
+from rmr1_utils.generation.interface import prompt_ids
+from rmr1_utils.hub import GATED, MISSING, OFFLINE, hub_status
+from rmr1_utils.models import load_tokenizer
 from rmr1_utils.stage import non_negative_int, parse_stage_args, positive_float, positive_int, stage_parser
+from rmr1_utils.synthetic import generate_math_pairs
 
 #: Folder of the bundled data recipes (``--recipe NAME`` looks here).
 RECIPES_DIR = RECIPES_ROOT / "data"
@@ -226,8 +231,6 @@ def load_hub_dataset(name: str, config: str | None, split: str, where: str):
     """
     import datasets
 
-    from rmr1_utils.hub import GATED, MISSING, OFFLINE, hub_status
-
     status = hub_status(name, "dataset")
     if status == MISSING:
         raise DataError(f"{where}: no such dataset on the Hugging Face Hub")
@@ -262,13 +265,9 @@ def iter_source(source: SourceConfig, base: Path | None = None) -> tuple[str, It
         ``(where, iterator)``: ``where`` names the file or Hub dataset for error messages.
     """
     if source.generator == "math":
-        from rmr1_utils.synthetic import generate_math_pairs
-
         pairs = generate_math_pairs(source.n, seed=source.seed, families=source.families)
         return f"generator:math(seed={source.seed})", iter(enumerate(pairs))
     if source.generator == "curriculum":
-        from rmr1_utils.curriculum import FAMILIES, curriculum_pairs
-
         pairs = curriculum_pairs(source.families or list(FAMILIES), source.n, seed=source.seed, part=source.part)
         return f"generator:curriculum(seed={source.seed}, part={source.part})", iter(enumerate(pairs))
     if source.hub:
@@ -296,8 +295,6 @@ def iter_source(source: SourceConfig, base: Path | None = None) -> tuple[str, It
 
 def prompt_tokens(tokenizer, messages: list[dict]) -> int:
     """Token count of a judge prompt as the model sees it (chat template + generation prompt)."""
-    from rmr1_utils.generation import prompt_ids
-
     return len(prompt_ids(tokenizer, messages))
 
 
@@ -501,8 +498,6 @@ def prepare(config: PrepareConfig, out: str | Path | None = None, base: Path | N
 
     tokenizer = None
     if config.tokenizer:
-        from rmr1_utils.models import load_tokenizer
-
         tokenizer = load_tokenizer(config.tokenizer)
 
     splits: dict[str, list[dict]] = {}

@@ -42,7 +42,22 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
+from rmr1_utils.data import pair_to_judge_task, read_jsonl
 from rmr1_utils.errors import DataError
+from rmr1_utils.generation import BACKENDS, SamplingParams, backend_for
+from rmr1_utils.judgement import parse_judgement
+from rmr1_utils.rewards import completion_text
+from rmr1_utils.runlog import RunLog, file_fingerprint, generate_into_log, model_identity
+from rmr1_utils.stage import (
+    add_endpoint_arguments,
+    endpoint_options,
+    http_url,
+    non_negative_float,
+    non_negative_int,
+    parse_stage_args,
+    positive_int,
+    stage_parser,
+)
 
 TOURNAMENTS = ("round-robin", "knockout")
 
@@ -79,8 +94,6 @@ class PairwiseJudge:
 
     def __init__(self, backend, max_new_tokens: int = 512, style: str = "instruct", verdict_rule: str = "rmr1-eval",
                  cache_path: str | Path | None = None, restart: bool = False, chunk_size: int = 64):  # fmt: skip
-        from rmr1_utils.runlog import RunLog, model_identity
-
         self.backend = backend
         self.max_new_tokens = max_new_tokens
         self.style = style
@@ -110,9 +123,6 @@ class PairwiseJudge:
         Returns:
             One verdict per comparison.
         """
-        from rmr1_utils.data import pair_to_judge_task
-        from rmr1_utils.judgement import parse_judgement
-
         tasks = [
             pair_to_judge_task({"id": "judged", **_question_of(p), "chosen": a, "rejected": b}, "A", style=self.style)["messages"]
             for p, a, b in comparisons
@@ -129,7 +139,6 @@ class PairwiseJudge:
         Returns:
             One parsed value per prompt (a repeated prompt is generated once).
         """
-        from rmr1_utils.generation import SamplingParams
 
         keys = [self._key(m) for m in tasks]
         todo = {}
@@ -138,7 +147,6 @@ class PairwiseJudge:
                 todo[key] = messages
         self.hits += len(keys) - len(todo)
         if todo:
-            from rmr1_utils.runlog import generate_into_log
 
             def records_of(key: str, completions: list) -> list[dict]:
                 return [{"key": key, "verdict": parse(completions[0].text)}]
@@ -259,7 +267,6 @@ def reference_reward(judge: PairwiseJudge, reference_column: str = "reference"):
     Returns:
         ``reward(prompts, completions, **columns) -> list[float]`` (wins / 2, in [0, 1]).
     """
-    from rmr1_utils.rewards import completion_text
 
     def reasrm_vs_reference(prompts, completions, **columns) -> list[float]:
         if reference_column not in columns:
@@ -284,8 +291,6 @@ def tournament_reward(judge: PairwiseJudge, mode: str = "round-robin", seed: int
     Returns:
         ``reward(prompts, completions, **columns) -> list[float]`` in [0, 1].
     """
-    from rmr1_utils.rewards import completion_text
-
     if mode not in TOURNAMENTS:
         raise ValueError(f"unknown tournament {mode!r}: expected one of {', '.join(TOURNAMENTS)}")
 
@@ -353,8 +358,6 @@ def load_candidates(path: str | Path) -> list[dict]:
     Raises:
         DataError: a record without a prompt or with an empty candidate list (file and record named).
     """
-    from rmr1_utils.data import read_jsonl
-
     records = read_jsonl(path)
     if not records:
         raise DataError(f"{path}: no records")
@@ -376,16 +379,6 @@ def load_candidates(path: str | Path) -> list[dict]:
 
 def make_parser(subparsers=None) -> argparse.ArgumentParser:
     """Parser of ``rmr1 best-of-n``."""
-    from rmr1_utils.generation import BACKENDS
-    from rmr1_utils.stage import (
-        add_endpoint_arguments,
-        http_url,
-        non_negative_float,
-        non_negative_int,
-        positive_int,
-        stage_parser,
-    )
-
     parser = stage_parser(subparsers, "best-of-n", "Pick the best of N answers per prompt with a ReasRM tournament.")
     parser.add_argument("--data", required=True, help="JSONL: prompt or context, and candidates (or use --policy)")
     parser.add_argument("--out", required=True, help="run log of the picks (JSONL, one per prompt, written as they come)")
@@ -419,10 +412,6 @@ def main(args=None) -> list[dict]:
         (``tied``, their indices; all of them when the judge gave no verdict), and ``best_index`` is
         then merely the first of them, not a preference.
     """
-    from rmr1_utils.generation import SamplingParams, backend_for
-    from rmr1_utils.runlog import RunLog, file_fingerprint
-    from rmr1_utils.stage import endpoint_options, parse_stage_args
-
     args = parse_stage_args(args, make_parser)
     records = load_candidates(args.data)
     if not args.policy:

@@ -27,7 +27,7 @@ orders): this "find your solution" layout reached 0.93–1.00 accuracy where a l
 then B and says "matches"/"does not match" after each reached the same only with more data, and a
 word-level layout ("<quote_A>desert.</quote_A> is not soft.") 0.88.
 
-:class:`RuleTeacher` is a :class:`~rmr1_utils.generation.GenerationBackend`, so ``rmr1
+:class:`RuleTeacher` is a :class:`~rmr1_utils.generation.interface.GenerationBackend`, so ``rmr1
 distill-data`` runs it through the same log, resume and two-pass correction as a model or an HTTP
 teacher (it never needs pass 2: its traces are right by construction, which the pass-1 check
 confirms).
@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rmr1_utils.errors import RMR1Error
-from rmr1_utils.generation import Completion, GenerationBackend, Messages, SamplingParams
+from rmr1_utils.generation.interface import Completion, GenerationBackend, Messages, SamplingParams
 from rmr1_utils.judgement import winner_to_letter
 
 GIVES = "gives my solution:"

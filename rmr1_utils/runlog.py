@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rmr1_utils.errors import DataError, RMR1Error
+from rmr1_utils.models import resolve_model_path
 
 #: Key of the identity header (the first line of every run log).
 IDENTITY_KEY = "rmr1_run"
@@ -90,8 +91,6 @@ def model_identity(model: Any) -> str:
     folder = Path(text)
     if not folder.is_dir():
         try:
-            from rmr1_utils.models import resolve_model_path
-
             folder = Path(resolve_model_path(text))
         except Exception:  # a Hub id or a served name: the name is all there is
             return text

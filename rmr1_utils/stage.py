@@ -123,7 +123,7 @@ def endpoint_options(args: argparse.Namespace, base_url: str) -> dict:
         base_url: the server's API root.
 
     Returns:
-        Keyword arguments of :class:`~rmr1_utils.openai_backend.OpenAIBackend` (the key itself is
+        Keyword arguments of :class:`~rmr1_utils.generation.openai.OpenAIBackend` (the key itself is
         never among them: only the name of the variable it is read from).
     """
     return {

@@ -8,6 +8,8 @@ Writing those once here keeps the two entry points the same shape.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import re
 import sys
@@ -18,6 +20,7 @@ from typing import NoReturn
 
 from rmr1_utils.config_files import RECIPES_ROOT, check_trl_config, recipe_path  # noqa: F401 - RECIPES_ROOT is imported from here by stages
 from rmr1_utils.errors import DataError, RMR1Error
+from rmr1_utils.models import load_model_and_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,6 +107,66 @@ class CPUSafeTrainingDefaults:
     def __post_init__(self):
         make_cpu_safe(self)
         super().__post_init__()
+
+
+def shared_prefix_inputs(
+    prefix_model,
+    input_ids,
+    attention_mask,
+    end: int,
+    start: int = 0,
+    detach: bool = False,
+    past_key_values=None,
+    keep_prefix: bool = False,
+) -> tuple[dict, object]:
+    """The first half of the shared-prefix training forward: tokens every row shares, run once.
+
+    Both training stages use it: ``rmr1 distill`` for the prompt prefix a batch's rows share,
+    ``rmr1 grpo`` for the prompt a group's rows repeat. ``input_ids[0, start:end]`` goes through the
+    model once — with gradients unless ``detach`` — and its KV cache is repeated for every row. The
+    returned inputs are the second half's: the rows' tokens from ``end`` on, attending to that
+    cache. The loss and the gradients equal the plain forward's (tested in both stages); the
+    prefix's compute is paid once instead of once per row.
+
+    Args:
+        prefix_model: the *unwrapped* model. Under DDP the suffix pass, through the wrapper, owns
+            the gradient hooks, and autograd sums both passes' gradients before they fire.
+        input_ids: ``(rows, length)``; every row holds the same tokens in ``[start, end)``.
+        attention_mask: ``(rows, length)``, ones in ``[start, end)``.
+        end: the first position that is not shared.
+        start: the prefix's first position; the tokens before it are left padding, dropped. Positions
+            keep their offsets, as in the plain forward.
+        detach: run the prefix without gradients (``detach_shared_prefix``): a constant context, so
+            no graph is kept for it.
+        past_key_values: a batch-of-one cache of the prefix's first tokens to continue from (a
+            reused prefix, ``prefix_refresh_steps``); only the tokens after it are run.
+        keep_prefix: also return a copy of the prefix's batch-of-one cache, to reuse later (with
+            ``detach`` only: a cache inside an autograd graph cannot be copied).
+
+    Returns:
+        ``(inputs, prefix)``: ``input_ids``, ``attention_mask`` (prefix and suffix: its width is the
+        cache's plus the suffix's, as with any KV cache), ``position_ids`` and ``past_key_values``
+        for the suffix pass; and the copy of the prefix cache, or ``None``.
+    """
+    import torch
+
+    rows, total = input_ids.shape
+    done = start + (past_key_values.get_seq_length() if past_key_values is not None else 0)
+    with torch.no_grad() if detach else contextlib.nullcontext():
+        cache = past_key_values
+        if done < end:
+            positions = torch.arange(done, end, device=input_ids.device).unsqueeze(0)
+            cache = prefix_model(input_ids=input_ids[:1, done:end], position_ids=positions, past_key_values=cache,
+                                 use_cache=True, logits_to_keep=1).past_key_values  # fmt: skip
+        prefix = copy.deepcopy(cache) if keep_prefix else None
+        cache.batch_repeat_interleave(rows)
+    inputs = {
+        "input_ids": input_ids[:, end:],
+        "attention_mask": attention_mask[:, start:],
+        "position_ids": torch.arange(end, total, device=input_ids.device).unsqueeze(0).expand(rows, -1),
+        "past_key_values": cache,
+    }
+    return inputs, prefix
 
 
 #: The id suffix of a task's second A/B order (``rmr1 prepare`` with ``both_orders``, ``evaluate --both-orders``).
@@ -264,8 +327,6 @@ def load_trainable_model(model_args, training_args):
     Returns:
         ``(model, tokenizer)``.
     """
-    from rmr1_utils.models import load_model_and_tokenizer
-
     if not model_args.model_name_or_path:
         raise RMR1Error("model_name_or_path is required (e.g. embedded, Qwen/Qwen2.5-1.5B-Instruct)")
     dtype = None if model_args.dtype in (None, "auto") else model_args.dtype
@@ -335,8 +396,6 @@ def export_model(trainer, model_args, export_dir: str | Path, merge_lora: bool =
         if quantization_of(model_args):
             # Merging into 4/8-bit weights would round the update away: merge into a full-precision base.
             from peft import PeftModel
-
-            from rmr1_utils.models import load_model_and_tokenizer
 
             adapter_dir = export_dir.parent / (export_dir.name + "-adapter")
             model.save_pretrained(adapter_dir)

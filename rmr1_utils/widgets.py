@@ -10,6 +10,9 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
+from rmr1_utils.judge import mark_position_consistency
+from rmr1_utils.judgement import parse_judgement
+
 ALL = "(all)"
 
 _CSS = (
@@ -239,8 +242,6 @@ class JudgementExplorer(_Pager):
     def __init__(self, records: Iterable[dict], pairs: Iterable[dict] | None = None):
         import ipywidgets as w
 
-        from rmr1_utils.judgement import parse_judgement
-
         self.groups: dict[str, list[dict]] = {}
         for r in records:
             r = dict(r)
@@ -251,8 +252,6 @@ class JudgementExplorer(_Pager):
             # benchmark logs have one judged comparison per key.
             both_orders = r.get("benchmark") in (None, "judgebench")
             self.groups.setdefault(str(r["id"] if both_orders else r.get("key", r["id"])), []).append(r)
-        from rmr1_utils.judge import mark_position_consistency
-
         for group in self.groups.values():
             group.sort(key=lambda r: r.get("order", 0))
             if len(group) > 1 and "consistent" not in group[0]:  # evaluation logs don't store it
@@ -311,7 +310,7 @@ class RolloutViewer(_Pager):
     """GRPO groups one at a time: the samples of a group side by side with reward and advantage.
 
     Args:
-        groups: records from :func:`rmr1_utils.grpo.sample_group_records`.
+        groups: records from :func:`rmr1_utils.rollouts.sample_group_records`.
 
     Attributes:
         widget: the ``ipywidgets.VBox`` to display.

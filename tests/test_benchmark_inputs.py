@@ -70,7 +70,7 @@ def write_json(path, records):
 
 def evaluate_with(replies, benchmark, data, out, **kwargs):
     """``run_evaluation`` through a real OpenAI-compatible HTTP server answering with ``replies``."""
-    from rmr1_utils.openai_backend import OpenAIBackend
+    from rmr1_utils.generation.openai import OpenAIBackend
 
     from .openai_test_server import OpenAITestServer
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rmr1_utils import generation
 from rmr1_utils.compact import apply_delta, compress, save_judge, shipped_judges
 from rmr1_utils.data import load_pairs, pair_to_judge_task
 from rmr1_utils.errors import ModelNotFoundError
 from rmr1_utils.generation import SamplingParams, TransformersBackend
+from rmr1_utils.generation import transformers as transformers_backend
 from rmr1_utils.models import load_model_and_tokenizer, resolve_model_path
 
 from .conftest import DATA_DIR
@@ -24,7 +24,7 @@ def test_shared_prefix_decoding_matches_a_repeated_cache(embedded, monkeypatch, 
     conversations = [pair_to_judge_task(p, side)["messages"] for p in pairs for side in "AB"]
     backend = TransformersBackend(model, tokenizer, batch_size=4)
     shared = backend.generate(conversations, sampling, progress=False)
-    monkeypatch.setattr(generation, "supports_shared_prefix", lambda m: False)
+    monkeypatch.setattr(transformers_backend, "supports_shared_prefix", lambda m: False)
     repeated = backend.generate(conversations, sampling, progress=False)
     assert [[c.text for c in row] for row in shared] == [[c.text for c in row] for row in repeated]
 

@@ -158,7 +158,7 @@ def _always_a(request):
     ],
 )
 def test_evaluate_and_rescore_each_bundled_sample(tmp_path, benchmark, file):
-    from rmr1_utils.openai_backend import OpenAIBackend
+    from rmr1_utils.generation.openai import OpenAIBackend
 
     from .openai_test_server import OpenAITestServer
 
@@ -270,7 +270,7 @@ def test_compare_two_runs_and_plots():
 
 
 def test_explorer_on_an_evaluation_log(tmp_path):
-    from rmr1_utils.openai_backend import OpenAIBackend
+    from rmr1_utils.generation.openai import OpenAIBackend
     from rmr1_utils.widgets import JudgementExplorer
 
     from .openai_test_server import OpenAITestServer
@@ -300,7 +300,7 @@ def test_hub_benchmark_without_network_is_one_clear_line():
 def test_both_orders_shows_each_pair_at_a_and_at_b(tmp_path):
     """An always-A judge over both orders: every pair is right once and wrong once, so it is
     never position-consistent and scores exactly 0.5."""
-    from rmr1_utils.openai_backend import OpenAIBackend
+    from rmr1_utils.generation.openai import OpenAIBackend
 
     from .openai_test_server import OpenAITestServer
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rmr1_utils.generation import SamplingParams, TransformersBackend, common_prefix_length, default_backend_name, make_backend
+from rmr1_utils.generation import SamplingParams, TransformersBackend, default_backend_name, make_backend
+from rmr1_utils.generation.kv_cache import common_prefix_length
 
 PROMPTS = [
     [{"role": "user", "content": "What is the capital of France?"}],
@@ -91,7 +92,7 @@ def test_common_prefix_length():
 
 
 def test_auto_backend_without_vllm_is_transformers():
-    from rmr1_utils.vllm_backend import vllm_available
+    from rmr1_utils.generation.vllm import vllm_available
 
     if vllm_available():
         pytest.skip("vLLM is installed here")
@@ -100,7 +101,7 @@ def test_auto_backend_without_vllm_is_transformers():
 
 
 def test_missing_vllm_is_one_clear_line():
-    from rmr1_utils.vllm_backend import vllm_available
+    from rmr1_utils.generation.vllm import vllm_available
 
     from .conftest import DATA_DIR, run_rmr1
 

@@ -16,13 +16,12 @@ from rmr1_utils.errors import RMR1Error
 from rmr1_utils.grpo import (
     RECIPES_DIR,
     RMR1GRPOConfig,
-    SamplingSettings,
     build_trainer,
     main,
     parse_args,
     prompt_groups,
-    sample_groups,
 )
+from rmr1_utils.rollouts import SamplingSettings, group_advantages, sample_group_records, sample_groups
 
 from .conftest import run_rmr1
 
@@ -343,8 +342,6 @@ def test_cli(tmp_path):
 
 
 def test_group_advantages_by_hand():
-    from rmr1_utils.grpo import group_advantages
-
     adv = group_advantages([1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0], 4)
     # mean −0.5; unbiased std of [1, −1, −1, −1] = sqrt((1.5² + 3 · 0.5²) / 3) = 1
     assert adv[:4] == pytest.approx([1.5 / (1.0 + 1e-4), -0.5 / (1.0 + 1e-4)] + [-0.5 / (1.0 + 1e-4)] * 2)
@@ -355,7 +352,7 @@ def test_group_advantages_by_hand():
 
 
 def test_sample_group_records_and_the_rollout_viewer(tiny):
-    from rmr1_utils.grpo import load_grpo_dataset, sample_group_records
+    from rmr1_utils.grpo import load_grpo_dataset
     from rmr1_utils.widgets import rollout_viewer
 
     model, tokenizer = tiny

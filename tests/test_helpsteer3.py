@@ -83,7 +83,7 @@ def test_accuracy_overall_per_domain_and_per_language_by_hand():
 
 
 def test_evaluate_always_a_on_the_bundled_sample(tmp_path):
-    from rmr1_utils.openai_backend import OpenAIBackend
+    from rmr1_utils.generation.openai import OpenAIBackend
 
     from .openai_test_server import OpenAITestServer
     from .test_evaluate import _always_a

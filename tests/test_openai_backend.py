@@ -13,10 +13,10 @@ import pytest
 
 from rmr1_utils.data import load_pairs
 from rmr1_utils.errors import RMR1Error
-from rmr1_utils.generation import GenerationBackend, SamplingParams, TransformersBackend
+from rmr1_utils.generation import BackendError, GenerationBackend, SamplingParams, TransformersBackend
+from rmr1_utils.generation.openai import OpenAIBackend
 from rmr1_utils.judge import judge
 from rmr1_utils.judgement import parse_judgement
-from rmr1_utils.openai_backend import BackendError, OpenAIBackend
 
 from .conftest import DATA_DIR
 from .openai_test_server import Fault, OpenAITestServer, last_user_message
@@ -169,7 +169,7 @@ def test_works_inside_a_running_event_loop(serve):
 )  # fmt: skip
 def test_transient_failures_are_retried(serve, caplog, fault, reason):
     server = serve(faults=[fault, fault])
-    caplog.set_level(logging.WARNING, logger="rmr1_utils.openai_backend")
+    caplog.set_level(logging.WARNING, logger="rmr1_utils.generation.openai")
     out = client(server, timeout=0.3, max_retries=3).generate(conversations(1), SamplingParams(), progress=False)
     assert out[0][0].text == "echo: question 0 | seed=0 | choice=0"
     assert len(server.chat_requests) == 3  # two failures, then the answer

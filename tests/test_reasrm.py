@@ -12,7 +12,7 @@ import json
 import pytest
 
 from rmr1_utils.errors import DataError
-from rmr1_utils.openai_backend import OpenAIBackend
+from rmr1_utils.generation.openai import OpenAIBackend
 from rmr1_utils.reasrm import (
     PairwiseJudge,
     best_candidates,

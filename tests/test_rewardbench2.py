@@ -276,7 +276,7 @@ def oracle(request):
 
 @pytest.mark.parametrize("mode, lines", [("pairwise", 90 + 28), ("four-way", 30 + 28), ("ratings", 120 + 28)])
 def test_a_judge_that_knows_the_answers_scores_the_maximum_and_resumes(tmp_path, mode, lines):
-    from rmr1_utils.openai_backend import OpenAIBackend
+    from rmr1_utils.generation.openai import OpenAIBackend
     from rmr1_utils.runlog import RunMismatchError
 
     with OpenAITestServer(replies=oracle) as server:
@@ -330,8 +330,8 @@ def rates_by_answer(request):
 
 
 def test_reasrm_rating_reward_on_policy_completions(tmp_path):
+    from rmr1_utils.generation.openai import OpenAIBackend
     from rmr1_utils.grpo import GRPOScriptArguments, make_rewards
-    from rmr1_utils.openai_backend import OpenAIBackend
     from rmr1_utils.rating import rating_reward
 
     prompt = [{"role": "user", "content": "A box holds 6 rows of 7 eggs. How many eggs?"}]

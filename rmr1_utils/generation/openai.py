@@ -3,7 +3,7 @@
 What it is for: generating with a model that runs somewhere else, behind an HTTP endpoint — a
 strong *teacher* model whose reasoning traces we distil into the ReasRM, or a ReasRM that is
 *served* (``vllm serve``) rather than loaded in this process. It implements the same
-:class:`~rmr1_utils.generation.GenerationBackend` interface as the transformers backend, so every
+:class:`~rmr1_utils.generation.interface.GenerationBackend` interface as the transformers backend, so every
 stage (``judge(..., backend=OpenAIBackend(...))``, teacher traces, evaluation) can use it unchanged.
 
 How we differ from the paper: RM-R1 collects its teacher traces with the official OpenAI and
@@ -18,7 +18,7 @@ of that it adds what a long trace-collection run needs and an SDK call in a loop
   on a 2xx whose body is not a chat completion (not JSON, no choices, a choice without message
   content: a proxy's error page or a server that broke mid-write), honouring ``Retry-After``;
   other 4xx and 3xx fail at once;
-* a failure after retries never discards answers already received: the :class:`BackendError`
+* a failure after retries never discards answers already received: the :class:`~rmr1_utils.generation.interface.BackendError`
   carries them (``completed``), in input order, so a caller can keep what was paid for;
 * servers that ignore ``n`` (llama.cpp, Ollama and others return one choice) are topped up with
   extra requests until ``n`` completions are collected;
@@ -45,42 +45,15 @@ from typing import Any
 
 import httpx
 
-from rmr1_utils.errors import RMR1Error
-from rmr1_utils.generation import Completion, GenerationBackend, Messages, SamplingParams
+from rmr1_utils.generation.interface import BackendError, Completion, GenerationBackend, Messages, SamplingParams
 
-__all__ = ["BackendError", "OpenAIBackend"]
+__all__ = ["OpenAIBackend"]
 
 logger = logging.getLogger(__name__)
 
 # Longest server error text we quote in an exception: enough to read "model not found", short
 # enough to keep the message one line.
 _MAX_SERVER_MESSAGE = 200
-
-
-class BackendError(RMR1Error):
-    """A request to a generation server failed for good (after retries, or with a non-retryable status).
-
-    Attributes:
-        url: the endpoint that failed.
-        status: the last HTTP status, or ``None`` when no response came back (timeout, connection error).
-        attempts: how many requests were made.
-        completed: set when the failure ends an :meth:`OpenAIBackend.generate` call: one entry per
-            conversation of that call, in input order — its completions when the server had
-            answered it (before the failure, or while the failure stopped the others), ``None``
-            when not. ``None`` for an error raised outside a call.
-    """
-
-    def __init__(self, message: str, url: str = "", status: int | None = None, attempts: int = 0):
-        super().__init__(message)
-        self.url = url
-        self.status = status
-        self.attempts = attempts
-        self.completed: list[list[Completion] | None] | None = None
-
-    @property
-    def answered(self) -> list[int]:
-        """Indices (in the failed call's input) of the conversations whose completions are in ``completed``."""
-        return [i for i, c in enumerate(self.completed or []) if c is not None]
 
 
 class _Secret:
@@ -200,7 +173,7 @@ class OpenAIBackend(GenerationBackend):
             progress: show a progress bar over conversations.
 
         Returns:
-            One list of ``params.n`` :class:`~rmr1_utils.generation.Completion` per conversation, in input order.
+            One list of ``params.n`` :class:`~rmr1_utils.generation.interface.Completion` per conversation, in input order.
 
         Raises:
             BackendError: a request failed for good; the message names the URL, the status and the
@@ -447,7 +420,7 @@ def _parse_choices(body: Any) -> list[Completion]:
         body: the decoded JSON of a 2xx response.
 
     Returns:
-        One :class:`~rmr1_utils.generation.Completion` per choice (at least one). A ``null``
+        One :class:`~rmr1_utils.generation.interface.Completion` per choice (at least one). A ``null``
         content is an empty text: OpenAI sends it when a reasoning model spent its whole budget
         thinking, which is an answer (cut short), not a broken response.
 
