@@ -28,8 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rmr1_utils.intervals import metric_leaves
-from rmr1_utils.scoring import _number
+from rmr1_utils.intervals import format_number, metric_leaves
 
 #: Baseline name → what it does (the names are the keys of ``summary["baselines"]``).
 BASELINES = {
@@ -121,7 +120,7 @@ def format_baselines(summary: dict) -> str | None:
     """One line naming each baseline's headline score.
 
     Args:
-        summary: a summary with ``baselines`` (:func:`rmr1_utils.scoring.score`).
+        summary: a summary with ``baselines`` (:func:`rmr1_utils.summary.score`).
 
     Returns:
         The line, or ``None`` when the summary has no baseline.
@@ -130,7 +129,7 @@ def format_baselines(summary: dict) -> str | None:
     shown = [(name, found[name]) for name in BASELINES if found.get(name)]
     if not shown:
         return None
-    parts = [f"{_LABELS[name]} {_number(b.get('score'))}" for name, b in shown]
+    parts = [f"{_LABELS[name]} {format_number(b.get('score'))}" for name, b in shown]
     ties = next((b["ties"] for _, b in shown if "ties" in b), None)
     return "null baselines (same scoring): " + ", ".join(parts) + (f" ({ties} length ties)" if ties else "")
 
@@ -148,5 +147,5 @@ def block_baselines(summary: dict, block: str, name: str) -> str:
     """
     found = summary.get("baselines") or {}
     return "  ".join(
-        f"{_SHORT[b]} {_number((found[b].get(block) or {}).get(name))}" for b in BASELINES if found.get(b) is not None
+        f"{_SHORT[b]} {format_number((found[b].get(block) or {}).get(name))}" for b in BASELINES if found.get(b) is not None
     )

@@ -21,9 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rmr1_utils.errors import DataError
-from rmr1_utils.intervals import item_of, items_by_stratum
+from rmr1_utils.intervals import format_interval, format_number, item_of, items_by_stratum
 from rmr1_utils.runlog import read_identity
+from rmr1_utils.scoring import SCORERS
 from rmr1_utils.stats import DEFAULT_RESAMPLES, Interval, bootstrap_mean, bootstrap_statistic, mcnemar_exact, paired_difference
+from rmr1_utils.summary import score
 
 
 def log_benchmark(path: str | Path, log: Sequence[dict], given: str | None = None) -> str:
@@ -86,8 +88,6 @@ def compare_logs(
     Raises:
         DataError: logs of different benchmarks, logs that share no key, or a line without a key.
     """
-    from rmr1_utils.scoring import SCORERS, score
-
     found = [log_benchmark(name, log, benchmark) for name, log in zip(names, (log_a, log_b))]
     if found[0] != found[1]:
         raise DataError(f"{names[0]} is a {found[0]} log and {names[1]} a {found[1]} log; compare two runs of one benchmark")
@@ -152,8 +152,6 @@ def format_comparison(result: dict) -> str:
     Returns:
         The table: counts, both accuracies, the difference, McNemar, the official scores, notes.
     """
-    from rmr1_utils.intervals import format_interval
-    from rmr1_utils.scoring import _number
 
     def signed(interval: dict) -> str:
         value = interval.get("value")
@@ -165,12 +163,12 @@ def format_comparison(result: dict) -> str:
         f"only in A: {result['n_only_a']}, only in B: {result['n_only_b']}",
         f"  A: {result['log_a']}",
         f"  B: {result['log_b']}",
-        f"  {'accuracy (per comparison)':<28} A {_number(acc_a['value'])} {format_interval(acc_a)}   "
-        f"B {_number(acc_b['value'])} {format_interval(acc_b)}",
+        f"  {'accuracy (per comparison)':<28} A {format_number(acc_a['value'])} {format_interval(acc_a)}   "
+        f"B {format_number(acc_b['value'])} {format_interval(acc_b)}",
         f"  {'difference B − A':<28} {signed(result['difference'])}  (95% paired bootstrap by item)",
         f"  {'McNemar exact p':<28} {result['mcnemar_p']:.3g}  (right only in A: {result['only_a_right']}, "
         f"only in B: {result['only_b_right']})",
-        f"  {'official score (shared)':<28} A {_number(result['score_a'])}   B {_number(result['score_b'])}   "
+        f"  {'official score (shared)':<28} A {format_number(result['score_a'])}   B {format_number(result['score_b'])}   "
         f"difference {signed(result['score_difference'])}",
     ]
     lines += [f"  note: {note}" for note in result["notes"]]

@@ -16,28 +16,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 # The evaluation API in one place (the lessons and tests use ``evaluate as ev``).
-from rmr1_utils.benchmarks import (  # noqa: F401
-    BENCHMARKS,
-    NO_DOMAIN,
-    REWARDBENCH_EXAMPLE_COUNTS,
-    check_limit,
-    in_both_orders,
-    load_comparisons,
-    shown_position,
+from rmr1_utils import rewardbench2
+from rmr1_utils.benchmark_files import check_limit, in_both_orders, shown_position  # noqa: F401
+from rmr1_utils.benchmarks import BENCHMARKS, NO_DOMAIN, REWARDBENCH_EXAMPLE_COUNTS, load_comparisons  # noqa: F401
+from rmr1_utils.data import pair_to_judge_task
+from rmr1_utils.errors import DataError, RMR1Error
+from rmr1_utils.generation import BACKENDS, SamplingParams, backend_for
+from rmr1_utils.judgement import VERDICT_RULES, parse_judgement
+from rmr1_utils.runlog import RunLog, file_fingerprint, generate_into_log, model_identity, read_log  # noqa: F401
+from rmr1_utils.scoring import LOG_FIELDS, SCORERS, accuracy_by_length_diff, compare_summaries, judge_quality  # noqa: F401
+from rmr1_utils.stage import (
+    add_endpoint_arguments,
+    endpoint_options,
+    http_url,
+    non_negative_int,
+    parse_stage_args,
+    positive_int,
+    stage_parser,
 )
-from rmr1_utils.errors import DataError
-from rmr1_utils.runlog import read_log  # noqa: F401
-from rmr1_utils.scoring import (  # noqa: F401
-    LOG_FIELDS,
-    SCORERS,
-    accuracy_by_length_diff,
-    compare_summaries,
-    format_scores,
-    judge_quality,
-    score,
-    to_json,
-    truncation_warning,
-)
+from rmr1_utils.summary import format_scores, score, to_json, truncation_warning  # noqa: F401
 
 
 def _check_unique_keys(comparisons: Sequence[dict], data) -> None:
@@ -97,7 +94,7 @@ def run_evaluation(
         restart: set an existing log aside (``log.jsonl.old-<n>``) and start afresh.
         rb2_mode, skip_ties: RewardBench 2 only: how its best-of-4 subsets are judged
             (``pairwise``, ``four-way``, ``ratings``) and whether Ties is left out; see
-            :func:`rmr1_utils.rewardbench2.run_rewardbench2`, which judges it.
+            :func:`run_rewardbench2`, which judges it.
 
     Returns:
         The summary (also written to ``out/summary.json`` as strict JSON), with ``skipped`` (count,
@@ -109,14 +106,8 @@ def run_evaluation(
         RunMismatchError: ``out`` holds another run's log (and ``restart`` is off).
         DataError: a bad input file, or two comparisons with the same key.
     """
-    from rmr1_utils.data import pair_to_judge_task
-    from rmr1_utils.generation import SamplingParams, backend_for
-    from rmr1_utils.judgement import parse_judgement
-    from rmr1_utils.runlog import RunLog, file_fingerprint, generate_into_log, model_identity
 
     if benchmark == "rewardbench2":  # best of 4, four-way and rating jobs, Ties: its own module
-        from rmr1_utils.rewardbench2 import run_rewardbench2
-
         return run_rewardbench2(data, out, model=model, backend=backend, limit=limit, seed=seed, max_new_tokens=max_new_tokens,
                                 style=style, verdict_rule=verdict_rule, chunk_size=chunk_size, progress=progress,
                                 both_orders=both_orders, restart=restart, mode=rb2_mode, skip_ties=skip_ties)  # fmt: skip
@@ -183,10 +174,6 @@ def run_evaluation(
 
 def make_parser(subparsers=None):
     """Parser of ``rmr1 evaluate``."""
-    from rmr1_utils.generation import BACKENDS
-    from rmr1_utils.judgement import VERDICT_RULES
-    from rmr1_utils.rewardbench2 import MODES as RB2_MODES
-    from rmr1_utils.stage import add_endpoint_arguments, http_url, non_negative_int, positive_int, stage_parser
 
     parser = stage_parser(
         subparsers,
@@ -220,7 +207,7 @@ def make_parser(subparsers=None):
     parser.add_argument("--chunk-size", type=positive_int, default=8, help="comparisons generated and logged together")
     parser.add_argument("--both-orders", action="store_true", help="judge each comparison with the better response at A and at B")
     parser.add_argument("--restart", action="store_true", help="set an existing log in --out aside and start afresh")
-    parser.add_argument("--rb2-mode", choices=RB2_MODES,
+    parser.add_argument("--rb2-mode", choices=rewardbench2.MODES,
                         help="rewardbench2: judge the best-of-4 subsets pairwise (default), four-way or by ratings; Ties is "
                         "always rated")  # fmt: skip
     parser.add_argument("--skip-ties", action="store_true", help="rewardbench2: leave Ties out (a five-subset mean)")
@@ -230,9 +217,6 @@ def make_parser(subparsers=None):
 
 def main(args=None) -> dict:
     """Entry point of ``rmr1 evaluate``."""
-    from rmr1_utils.errors import RMR1Error
-    from rmr1_utils.generation import backend_for
-    from rmr1_utils.stage import endpoint_options, parse_stage_args
 
     args = parse_stage_args(args, make_parser)
     backend = args.backend
@@ -254,4 +238,63 @@ def main(args=None) -> dict:
     )  # fmt: skip
     if not args.quiet:
         print(format_scores(summary))
+    return summary
+
+
+def run_rewardbench2(
+    data: str | Path, out: str | Path, model="embedded", backend="auto", limit: int | None = None, seed: int = 0,
+    max_new_tokens: int = 512, style: str = "instruct", verdict_rule: str = "rmr1-eval", chunk_size: int = 8,
+    progress: bool = True, both_orders: bool = False, restart: bool = False, mode: str = "pairwise",
+    skip_ties: bool = False,
+) -> dict:  # fmt: skip
+    """Judge RewardBench 2 into a resumable per-sample log and score it (``run_evaluation`` hands it here).
+
+    Every job of every kind goes through the one judging loop
+    (:func:`~rmr1_utils.runlog.generate_into_log`) into ``out/log.jsonl``, whose identity holds the
+    mode: resuming with another mode stops instead of mixing two runs.
+
+    Args:
+        data: the benchmark input (:func:`load_rewardbench2`).
+        out: output folder (``log.jsonl``, ``summary.json``).
+        model, backend, limit, seed, max_new_tokens, style, verdict_rule, chunk_size, progress,
+            both_orders, restart: as :func:`~rmr1_utils.evaluate.run_evaluation`.
+        mode: ``pairwise``, ``four-way`` or ``ratings`` (the best-of-4 subsets; Ties is always rated).
+        skip_ties: do not judge the Ties items (the score is then the five-subset mean).
+
+    Returns:
+        The summary (:func:`score_rewardbench2` and the judge-quality rates), also in ``out/summary.json``.
+
+    Raises:
+        DataError: a bad input, or nothing to judge. RMR1Error: a bad mode or flag combination.
+        RunMismatchError: ``out`` holds another run's log.
+    """
+
+    out = Path(out)
+    jobs = rewardbench2.judging_jobs(rewardbench2.load_rewardbench2(data, limit), mode, seed, both_orders, skip_ties)
+    if not jobs:
+        raise DataError(f"{data}: no rewardbench2 items to judge (only Ties items, and --skip-ties)")
+    identity = {
+        "stage": "evaluate", "benchmark": rewardbench2.BENCHMARK, "data": file_fingerprint(data),
+        "model": model_identity(backend if not isinstance(backend, str) else model),
+        "backend": backend if isinstance(backend, str) else backend.name, "max_new_tokens": max_new_tokens, "seed": seed,
+        "style": style, "verdict_rule": verdict_rule, "both_orders": both_orders, "rb2_mode": mode, "skip_ties": skip_ties,
+    }  # fmt: skip
+    log = RunLog(out / "log.jsonl", identity, restart=restart)
+    pending = log.pending(jobs)
+    if pending:
+        engine = backend_for(backend, model, len(pending), max_new_tokens)
+        generate_into_log(
+            engine, pending, lambda j: rewardbench2.job_messages(j, seed, style),
+            lambda j, c: [rewardbench2.job_record(j, c[0], seed, verdict_rule)],
+            log, SamplingParams(max_new_tokens=max_new_tokens, seed=seed), chunk_size=chunk_size, progress=progress,
+            desc=f"evaluate {rewardbench2.BENCHMARK} ({mode})", total=len(jobs),
+        )  # fmt: skip
+    order = {j["key"]: k for k, j in enumerate(jobs)}
+    lines = sorted((r for r in log.records if r["key"] in order), key=lambda r: order[r["key"]])
+    summary = {**score(rewardbench2.BENCHMARK, lines), "data": str(data), "seed": seed, "max_new_tokens": max_new_tokens,
+               "comparisons": len(lines)}  # fmt: skip
+    (out / "summary.json").write_text(to_json(summary) + "\n", encoding="utf-8")
+    warning = truncation_warning(summary)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     return summary

@@ -19,6 +19,10 @@ import random
 import re
 from collections.abc import Sequence
 
+from rmr1_utils.formats import STYLES
+from rmr1_utils.judgement import REWARD_TAIL_CHARS, parse_judgement
+from rmr1_utils.rating import chain_complete
+
 LETTERS = ("A", "B", "C", "D")
 
 _SYSTEM_PROMPT = (
@@ -116,8 +120,6 @@ def build_four_way_messages(question: str, answers: Sequence[str], style: str = 
     Raises:
         ValueError: not exactly four answers, or an unknown style.
     """
-    from rmr1_utils.formats import STYLES
-
     if style not in STYLES:
         raise ValueError(f"unknown prompt style {style!r}: expected one of {', '.join(STYLES)}")
     if len(answers) != len(LETTERS):
@@ -154,8 +156,6 @@ def four_way_verdict(text: str | None, rule: str = "rmr1-eval") -> str | None:
     Raises:
         ValueError: an unknown rule.
     """
-    from rmr1_utils.judgement import REWARD_TAIL_CHARS
-
     text = text or ""
     if rule == "rmr1-eval":
         return _only_one(text, {x: f"[[{x}]]" for x in LETTERS})
@@ -169,9 +169,6 @@ def four_way_verdict(text: str | None, rule: str = "rmr1-eval") -> str | None:
 
 def four_way_format_complete(text: str | None) -> bool:
     """The whole format: the chain of rubrics, then one answer tag naming one chatbot, last."""
-    from rmr1_utils.judgement import parse_judgement
-    from rmr1_utils.rating import chain_complete
-
     text = text or ""
     return (
         chain_complete(parse_judgement(text))

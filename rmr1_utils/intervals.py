@@ -26,18 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 
 from rmr1_utils.benchmarks import NO_DOMAIN, REWARDBENCH_SECTIONS, _top_category
+from rmr1_utils.scoring import judgebench_category
 from rmr1_utils.stats import DEFAULT_RESAMPLES, Interval, bootstrap_statistic
 
 #: Summary blocks that hold one number per name (a dict entry contributes its ``score``).
 BLOCKS = ("sections", "domains", "categories", "subsets", "languages")
 
 _SECTION_OF = {subset: section for section, subsets in REWARDBENCH_SECTIONS.items() for subset in subsets}
-
-
-def _judgebench_category(line: dict) -> str:
-    from rmr1_utils.scoring import judgebench_category  # scoring imports this module lazily
-
-    return judgebench_category(line["subset"])
 
 
 #: Benchmark → (what a stratum is, line → its stratum). Any other benchmark is stratified by subset.
@@ -47,7 +42,7 @@ STRATA: dict[str, tuple[str, Callable[[dict], Hashable]]] = {
     "rmb-pairwise": ("goal", lambda r: _top_category(r["subset"])),
     "rmb-bon": ("goal", lambda r: _top_category(r["subset"])),
     "rmb": ("part and goal", lambda r: (r.get("benchmark"), _top_category(r["subset"]))),
-    "judgebench": ("category", _judgebench_category),
+    "judgebench": ("category", lambda r: judgebench_category(r["subset"])),
     "pairs": ("domain", lambda r: r["domain"]),
     "helpsteer3": ("domain", lambda r: r["domain"]),
 }
@@ -171,3 +166,8 @@ def format_interval(interval: dict | None, items: bool = False) -> str:
     shown = "[n/a]" if low is None or high is None or low != low or high != high else f"[{low:.3f}, {high:.3f}]"
     count = interval.get("clusters")
     return f"{shown} {count:>3} item{'' if count == 1 else 's'}" if items and count is not None else shown
+
+
+def format_number(value) -> str:
+    """A metric with three decimals, or ``n/a`` when it could not be measured (None or NaN)."""
+    return "n/a" if value is None or value != value else f"{value:.3f}"

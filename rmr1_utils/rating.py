@@ -23,7 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rmr1_utils.formats import STYLES
+from rmr1_utils.judgement import parse_judgement
 from rmr1_utils.reasrm import PairwiseJudge, _question_of
+from rmr1_utils.rewards import completion_text
 
 #: The lowest and highest rating.
 RATING_RANGE = (1, 10)
@@ -141,8 +144,6 @@ def build_rating_messages(
     Raises:
         ValueError: neither or both of ``question`` and ``context``, or an unknown style.
     """
-    from rmr1_utils.formats import STYLES
-
     if style not in STYLES:
         raise ValueError(f"unknown prompt style {style!r}: expected one of {', '.join(STYLES)}")
     if (question is None) == (context is None):
@@ -203,8 +204,6 @@ def chain_complete(judgement) -> bool:
 
 def rating_format_complete(text: str | None) -> bool:
     """The whole rating format: the chain of rubrics, then exactly one valid ``<score>`` tag, last."""
-    from rmr1_utils.judgement import parse_judgement
-
     text = text or ""
     return (
         chain_complete(parse_judgement(text))
@@ -262,7 +261,6 @@ def rating_reward(judge: RatingJudge):
     Returns:
         ``reward(prompts, completions, **columns) -> list[float]`` (:func:`normalised_rating`).
     """
-    from rmr1_utils.rewards import completion_text
 
     def reasrm_rating(prompts, completions, **columns) -> list[float]:
         ratings = judge.rate([(p, completion_text(c)) for p, c in zip(prompts, completions)])

@@ -37,14 +37,26 @@ Rules, and where each comes from (``allenai/reward-bench``):
 from __future__ import annotations
 
 import math
-import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from statistics import mean
 
-from rmr1_utils.benchmarks import _comparison, _item_id, _kind, _need, _string, benchmark_rows, in_both_orders, shown_position
+from rmr1_utils.benchmark_files import (
+    _comparison,
+    _item_id,
+    _kind,
+    _need,
+    _string,
+    benchmark_rows,
+    in_both_orders,
+    shown_position,
+)
+from rmr1_utils.data import pair_to_judge_task
 from rmr1_utils.errors import DataError, RMR1Error
+from rmr1_utils.fourway import LETTERS, build_four_way_messages, four_way_format_complete, four_way_position, four_way_verdict
+from rmr1_utils.judgement import parse_judgement
+from rmr1_utils.rating import build_rating_messages, parse_rating, rating_format_complete
 
 BENCHMARK = "rewardbench2"
 SUBSETS = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
@@ -155,8 +167,6 @@ def judging_jobs(items: Sequence[dict], mode: str = "pairwise", seed: int = 0, b
     Raises:
         RMR1Error: an unknown mode, or ``both_orders`` outside the pairwise mode.
     """
-    from rmr1_utils.fourway import LETTERS, four_way_position
-
     if mode not in MODES:
         raise RMR1Error(f"unknown --rb2-mode {mode!r}: expected one of {', '.join(MODES)}")
     if both_orders and mode != "pairwise":
@@ -187,10 +197,6 @@ def judging_jobs(items: Sequence[dict], mode: str = "pairwise", seed: int = 0, b
 
 def job_messages(job: dict, seed: int = 0, style: str = "instruct") -> list[dict]:
     """The chat messages of one job (RM-R1's pairwise prompt, the four-way prompt, or the rating prompt)."""
-    from rmr1_utils.data import pair_to_judge_task
-    from rmr1_utils.fourway import build_four_way_messages
-    from rmr1_utils.rating import build_rating_messages
-
     if job["kind"] == "pair":
         return pair_to_judge_task(job["pair"], shown_position(job, seed), style=style)["messages"]
     if job["kind"] == "four-way":
@@ -204,10 +210,6 @@ def job_record(job: dict, completion, seed: int = 0, verdict_rule: str = "rmr1-e
     ``verdict`` is the parsed answer: ``A``/``B`` (pair), ``A``–``D`` (four-way), or the rating 1–10
     (rating; ``correct`` is then None: a rating is right or wrong only among its item's ratings).
     """
-    from rmr1_utils.fourway import four_way_format_complete, four_way_verdict
-    from rmr1_utils.judgement import parse_judgement
-    from rmr1_utils.rating import parse_rating, rating_format_complete
-
     text = completion.text
     line = {"key": job["key"], "id": job["id"], "benchmark": BENCHMARK, "subset": job["subset"], "domain": None,
             "kind": job["kind"], "order": job.get("order", 0), "completion": text, "finished": completion.finished}  # fmt: skip
@@ -425,64 +427,3 @@ def score_rewardbench2(log: Sequence[dict]) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Running (rmr1 evaluate --benchmark rewardbench2)
 # ---------------------------------------------------------------------------------------------
-
-
-def run_rewardbench2(
-    data: str | Path, out: str | Path, model="embedded", backend="auto", limit: int | None = None, seed: int = 0,
-    max_new_tokens: int = 512, style: str = "instruct", verdict_rule: str = "rmr1-eval", chunk_size: int = 8,
-    progress: bool = True, both_orders: bool = False, restart: bool = False, mode: str = "pairwise",
-    skip_ties: bool = False,
-) -> dict:  # fmt: skip
-    """Judge RewardBench 2 into a resumable per-sample log and score it (``run_evaluation`` hands it here).
-
-    Every job of every kind goes through the one judging loop
-    (:func:`~rmr1_utils.runlog.generate_into_log`) into ``out/log.jsonl``, whose identity holds the
-    mode: resuming with another mode stops instead of mixing two runs.
-
-    Args:
-        data: the benchmark input (:func:`load_rewardbench2`).
-        out: output folder (``log.jsonl``, ``summary.json``).
-        model, backend, limit, seed, max_new_tokens, style, verdict_rule, chunk_size, progress,
-            both_orders, restart: as :func:`~rmr1_utils.evaluate.run_evaluation`.
-        mode: ``pairwise``, ``four-way`` or ``ratings`` (the best-of-4 subsets; Ties is always rated).
-        skip_ties: do not judge the Ties items (the score is then the five-subset mean).
-
-    Returns:
-        The summary (:func:`score_rewardbench2` and the judge-quality rates), also in ``out/summary.json``.
-
-    Raises:
-        DataError: a bad input, or nothing to judge. RMR1Error: a bad mode or flag combination.
-        RunMismatchError: ``out`` holds another run's log.
-    """
-    from rmr1_utils.generation import SamplingParams, backend_for
-    from rmr1_utils.runlog import RunLog, file_fingerprint, generate_into_log, model_identity
-    from rmr1_utils.scoring import score, to_json, truncation_warning
-
-    out = Path(out)
-    jobs = judging_jobs(load_rewardbench2(data, limit), mode, seed, both_orders, skip_ties)
-    if not jobs:
-        raise DataError(f"{data}: no rewardbench2 items to judge (only Ties items, and --skip-ties)")
-    identity = {
-        "stage": "evaluate", "benchmark": BENCHMARK, "data": file_fingerprint(data),
-        "model": model_identity(backend if not isinstance(backend, str) else model),
-        "backend": backend if isinstance(backend, str) else backend.name, "max_new_tokens": max_new_tokens, "seed": seed,
-        "style": style, "verdict_rule": verdict_rule, "both_orders": both_orders, "rb2_mode": mode, "skip_ties": skip_ties,
-    }  # fmt: skip
-    log = RunLog(out / "log.jsonl", identity, restart=restart)
-    pending = log.pending(jobs)
-    if pending:
-        engine = backend_for(backend, model, len(pending), max_new_tokens)
-        generate_into_log(
-            engine, pending, lambda j: job_messages(j, seed, style), lambda j, c: [job_record(j, c[0], seed, verdict_rule)],
-            log, SamplingParams(max_new_tokens=max_new_tokens, seed=seed), chunk_size=chunk_size, progress=progress,
-            desc=f"evaluate {BENCHMARK} ({mode})", total=len(jobs),
-        )  # fmt: skip
-    order = {j["key"]: k for k, j in enumerate(jobs)}
-    lines = sorted((r for r in log.records if r["key"] in order), key=lambda r: order[r["key"]])
-    summary = {**score(BENCHMARK, lines), "data": str(data), "seed": seed, "max_new_tokens": max_new_tokens,
-               "comparisons": len(lines)}  # fmt: skip
-    (out / "summary.json").write_text(to_json(summary) + "\n", encoding="utf-8")
-    warning = truncation_warning(summary)
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
-    return summary

@@ -7,11 +7,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rmr1_utils.compare import compare_logs, format_comparison
 from rmr1_utils.errors import DataError
 from rmr1_utils.runlog import read_log
-from rmr1_utils.scoring import SCORERS, format_scores, score, to_json, truncation_warning
+from rmr1_utils.scoring import SCORERS
 from rmr1_utils.stage import non_negative_int, parse_stage_args, stage_parser
 from rmr1_utils.stats import DEFAULT_RESAMPLES
+from rmr1_utils.summary import format_scores, score, to_json, truncation_warning
 
 
 def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:
@@ -67,8 +69,6 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
     """
     args = parse_stage_args(args, make_parser)
     if args.compare:
-        from rmr1_utils.compare import compare_logs, format_comparison
-
         if args.log:
             raise DataError("--compare takes the two logs itself: drop --log")
         if args.resamples == 0:

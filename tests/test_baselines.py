@@ -6,7 +6,8 @@ import pytest
 
 from rmr1_utils import evaluate as ev
 from rmr1_utils.baselines import baseline_log, baseline_verdict, baselines
-from rmr1_utils.scoring import SCORERS, score_rewardbench, to_json
+from rmr1_utils.scoring import SCORERS, score_rewardbench
+from rmr1_utils.summary import to_json
 
 
 def line(item, better, length_diff, subset=None, domain="chat", verdict="A", **extra):

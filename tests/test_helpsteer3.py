@@ -106,7 +106,7 @@ def test_evaluate_always_a_on_the_bundled_sample(tmp_path):
 
 
 def test_hub_default_is_the_preference_validation_split():
-    from rmr1_utils.benchmarks import HUB_DEFAULT_SPLITS
+    from rmr1_utils.benchmark_files import HUB_DEFAULT_SPLITS
     from rmr1_utils.hub import OFFLINE, hub_status
 
     assert HUB_DEFAULT_SPLITS["helpsteer3"] == "validation"

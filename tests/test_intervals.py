@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from rmr1_utils import evaluate as ev
-from rmr1_utils.scoring import to_json
 from rmr1_utils.stats import bootstrap_statistic
+from rmr1_utils.summary import to_json
 
 from .test_evaluate import line
 
