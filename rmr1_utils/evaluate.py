@@ -106,7 +106,6 @@ def run_evaluation(
         RunMismatchError: ``out`` holds another run's log (and ``restart`` is off).
         DataError: a bad input file, or two comparisons with the same key.
     """
-
     if benchmark == "rewardbench2":  # best of 4, four-way and rating jobs, Ties: its own module
         return run_rewardbench2(data, out, model=model, backend=backend, limit=limit, seed=seed, max_new_tokens=max_new_tokens,
                                 style=style, verdict_rule=verdict_rule, chunk_size=chunk_size, progress=progress,
@@ -174,7 +173,6 @@ def run_evaluation(
 
 def make_parser(subparsers=None):
     """Parser of ``rmr1 evaluate``."""
-
     parser = stage_parser(
         subparsers,
         "evaluate",
@@ -217,7 +215,6 @@ def make_parser(subparsers=None):
 
 def main(args=None) -> dict:
     """Entry point of ``rmr1 evaluate``."""
-
     args = parse_stage_args(args, make_parser)
     backend = args.backend
     if args.base_url:
@@ -268,7 +265,6 @@ def run_rewardbench2(
         DataError: a bad input, or nothing to judge. RMR1Error: a bad mode or flag combination.
         RunMismatchError: ``out`` holds another run's log.
     """
-
     out = Path(out)
     jobs = rewardbench2.judging_jobs(rewardbench2.load_rewardbench2(data, limit), mode, seed, both_orders, skip_ties)
     if not jobs:

@@ -139,7 +139,6 @@ class PairwiseJudge:
         Returns:
             One parsed value per prompt (a repeated prompt is generated once).
         """
-
         keys = [self._key(m) for m in tasks]
         todo = {}
         for key, messages in zip(keys, tasks):

@@ -6,23 +6,11 @@ import json
 
 import pytest
 
-from rmr1_utils import distill, grpo
 from rmr1_utils.data import read_jsonl
 from rmr1_utils.errors import RMR1Error
-from rmr1_utils.pipeline import (
-    DATA_PREFIX,
-    PipelinePreset,
-    Run,
-    _overrides,
-    bias_readout,
-    format_report,
-    load_preset,
-    main,
-    paired_rows,
-    report_rows,
-    select_traces,
-    trace_selection,
-)
+from rmr1_utils.pipeline import main, parse_stage_configs, select_traces
+from rmr1_utils.pipeline_preset import DATA_PREFIX, PipelinePreset, Run, load_preset, trace_selection
+from rmr1_utils.pipeline_report import bias_readout, format_report, paired_rows, report_rows
 from rmr1_utils.runlog import read_log
 from rmr1_utils.training import RECIPES_ROOT
 
@@ -33,16 +21,21 @@ STAGES = ("data", "eval-base", "traces", "distill", "eval-distill", "grpo", "eva
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
-def test_every_preset_loads_and_its_stage_overrides_parse(path):
+def test_every_preset_loads_and_its_stage_configs_parse_once(path, tmp_path):
     preset, _ = load_preset(str(path))
-    _, distill_args, _ = distill.parse_args(["--config", preset.distill_recipe, *_overrides(preset.distill_overrides)])
-    _, grpo_args, _ = grpo.parse_args(["--config", preset.grpo_recipe, *_overrides(preset.grpo_overrides)])
-    for key, value in preset.distill_overrides.items():
-        if hasattr(distill_args, key):
-            assert getattr(distill_args, key) == value, key
-    for key, value in preset.grpo_overrides.items():
-        if hasattr(grpo_args, key):
-            assert getattr(grpo_args, key) == value, key
+    configs = parse_stage_configs(preset, tmp_path / "run", quiet=True)
+    (distill_script, distill_args, distill_model), (grpo_script, grpo_args, grpo_model) = configs["distill"], configs["grpo"]
+    for overrides, parsed in ((preset.distill_overrides, configs["distill"]), (preset.grpo_overrides, configs["grpo"])):
+        for key, value in overrides.items():
+            owner = next(c for c in parsed if hasattr(c, key))
+            assert getattr(owner, key) == value, key
+    # what the run fixes: the folders, the data, the seed, the starting models (GRPO: the distilled one)
+    assert distill_model.model_name_or_path == preset.model and distill_args.output_dir == str(tmp_path / "run" / "distill")
+    assert distill_script.dataset_path == str(tmp_path / "run" / "traces") and grpo_script.dataset_path == str(
+        tmp_path / "run" / "data"
+    )
+    assert grpo_model.model_name_or_path == (distill_script.export_dir or str(tmp_path / "run" / "distill" / "final"))
+    assert distill_args.seed == grpo_args.seed == preset.seed and distill_args.disable_tqdm and grpo_args.disable_tqdm
     for path in preset.eval_sets.values():
         assert path.startswith(DATA_PREFIX) or (DATA_DIR.parent / path).exists(), path
     for selection in preset.extra_traces:
@@ -210,7 +203,7 @@ def test_ship_stage_and_run_identity(tmp_path, monkeypatch):
 
     import rmr1_utils.compact as compact
     from rmr1_utils.models import load_model_and_tokenizer
-    from rmr1_utils.pipeline import load_preset, run_pipeline
+    from rmr1_utils.pipeline import run_pipeline
 
     monkeypatch.setattr(compact, "JUDGES_DIR", tmp_path / "judges")
     monkeypatch.setenv("RMR1_CACHE", str(tmp_path / "cache"))

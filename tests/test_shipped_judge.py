@@ -15,7 +15,7 @@ import random
 from rmr1_utils.compact import JUDGES_DIR, shipped_judges
 from rmr1_utils.evaluate import read_log, run_evaluation
 from rmr1_utils.models import load_model_and_tokenizer
-from rmr1_utils.pipeline import PipelinePreset, Run
+from rmr1_utils.pipeline_preset import PipelinePreset, Run
 
 JUDGE = "rmr1-judge-135m"
 SAMPLE_PAIRS = 20
