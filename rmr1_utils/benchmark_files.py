@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rmr1_utils.data import iter_jsonl
 from rmr1_utils.errors import DataError
-from rmr1_utils.prepare import load_hub_dataset
+from rmr1_utils.hub import load_hub_dataset
 
 #: RM-Bench's own domain names: the records' ``domain`` and the official files ``<domain>_filtered.json``.
 RMBENCH_FILE_DOMAINS = ("chat", "code", "math", "safety-refuse", "safety-response")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from rmr1_utils.errors import DataError
+
 OK, MISSING, GATED, OFFLINE = "ok", "missing", "gated", "offline"
 
 
@@ -45,3 +47,31 @@ def hub_status(repo_id: str, repo_type: str = "model", timeout: float = 10) -> s
         return MISSING
     except Exception:  # DNS failure, refused connection, timeout, proxy error…
         return OFFLINE
+
+
+def load_hub_dataset(name: str, config: str | None, split: str, where: str):
+    """``datasets.load_dataset`` for a Hub source, failing in one line (and fast) when offline.
+
+    Without network, only the local ``datasets`` cache is tried (offline mode), instead of the
+    client's long retries.
+    """
+    import datasets
+
+    status = hub_status(name, "dataset")
+    if status == MISSING:
+        raise DataError(f"{where}: no such dataset on the Hugging Face Hub")
+    if status == GATED:
+        raise DataError(f"{where}: the dataset is gated: log in with `hf auth login` and accept its terms")
+    previous = datasets.config.HF_HUB_OFFLINE
+    datasets.config.HF_HUB_OFFLINE = previous or status == OFFLINE
+    try:
+        return datasets.load_dataset(name, config, split=split)
+    except Exception as e:  # missing split, not cached while offline…: one line for the user
+        reason = (
+            "no network and not in the local cache"
+            if status == OFFLINE
+            else f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        )
+        raise DataError(f"{where}: cannot load from the Hub ({reason})") from None
+    finally:
+        datasets.config.HF_HUB_OFFLINE = previous

@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rmr1_utils import distill_data, prepare
+from rmr1_utils.compact import JUDGES_DIR, compress, save_judge
 from rmr1_utils.data import load_judge_tasks, read_jsonl, write_jsonl
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.evaluate import run_evaluation
@@ -231,8 +232,6 @@ def _ship_list(run: Run) -> list[tuple[str, str]]:
 
 def _ship_one(run: Run, name: str, export: str, out: Path) -> dict:
     import torch
-
-    from rmr1_utils.compact import JUDGES_DIR, compress, save_judge
 
     preset = run.preset
     base, _ = load_model_and_tokenizer(preset.model, device="cpu", dtype=torch.float32)

@@ -38,7 +38,7 @@ from rmr1_utils.data import assign_positions, iter_jsonl, pair_to_judge_task, wr
 from rmr1_utils.errors import DataError
 from rmr1_utils.formats import STYLES
 from rmr1_utils.generation.interface import prompt_ids
-from rmr1_utils.hub import GATED, MISSING, OFFLINE, hub_status
+from rmr1_utils.hub import load_hub_dataset
 from rmr1_utils.models import load_tokenizer
 from rmr1_utils.stage import non_negative_int, parse_stage_args, positive_float, positive_int, stage_parser
 from rmr1_utils.synthetic import generate_math_pairs
@@ -221,34 +221,6 @@ def _read_local(path: Path) -> list[Any]:
             raise DataError(f"{path}: expected a JSON list of records")
         return data
     return [_BadLine(f"line {lineno}: {error}") if error else record for lineno, record, error in iter_jsonl(path)]
-
-
-def load_hub_dataset(name: str, config: str | None, split: str, where: str):
-    """``datasets.load_dataset`` for a Hub source, failing in one line (and fast) when offline.
-
-    Without network, only the local ``datasets`` cache is tried (offline mode), instead of the
-    client's long retries.
-    """
-    import datasets
-
-    status = hub_status(name, "dataset")
-    if status == MISSING:
-        raise DataError(f"{where}: no such dataset on the Hugging Face Hub")
-    if status == GATED:
-        raise DataError(f"{where}: the dataset is gated: log in with `hf auth login` and accept its terms")
-    previous = datasets.config.HF_HUB_OFFLINE
-    datasets.config.HF_HUB_OFFLINE = previous or status == OFFLINE
-    try:
-        return datasets.load_dataset(name, config, split=split)
-    except Exception as e:  # missing split, not cached while offline…: one line for the user
-        reason = (
-            "no network and not in the local cache"
-            if status == OFFLINE
-            else f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
-        )
-        raise DataError(f"{where}: cannot load from the Hub ({reason})") from None
-    finally:
-        datasets.config.HF_HUB_OFFLINE = previous
 
 
 def shuffled_indices(n: int, seed: int) -> list[int]:
