@@ -26,92 +26,27 @@ import argparse
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rmr1_utils.config_files import RECIPES_ROOT, build_dataclass, read_yaml_mapping, recipe_path
 from rmr1_utils.converters import CONVERTERS, TASK_FORMATS, RecordError, detect_format
-from rmr1_utils.curriculum import FAMILIES, curriculum_pairs
-from rmr1_utils.data import assign_positions, iter_jsonl, pair_to_judge_task, write_jsonl
+from rmr1_utils.data import assign_positions, pair_to_judge_task, write_jsonl
 from rmr1_utils.errors import DataError
 from rmr1_utils.formats import STYLES
 from rmr1_utils.generation.interface import prompt_ids
-from rmr1_utils.hub import load_hub_dataset
 from rmr1_utils.models import load_tokenizer
+from rmr1_utils.sources import BadLine, SourceConfig, iter_source, shuffled_indices  # noqa: F401 - the stage's API
 from rmr1_utils.stage import non_negative_int, parse_stage_args, positive_float, positive_int, stage_parser
-from rmr1_utils.synthetic import generate_math_pairs
 
 #: Folder of the bundled data recipes (``--recipe NAME`` looks here).
 RECIPES_DIR = RECIPES_ROOT / "data"
 
 ON_ERROR = ("raise", "skip")
 OVERLONG = ("drop", "truncate")
-GENERATORS = ("math", "curriculum")
 _MAX_EXAMPLES = 20  # skip messages kept in the summary
 _MIN_KEPT_PROMPT_TOKENS = 16  # below this, truncation would leave no question: drop instead
-
-
-@dataclass
-class SourceConfig:
-    """One source of a data recipe.
-
-    Attributes:
-        name: the source name recorded on every pair (Skywork items get ``name/<their source>``).
-        format: raw format (``skywork``, ``code-preference``, ``math-step-dpo``, ``generic``,
-            ``hh-rlhf``, ``pairs``, ``rmr1``) or ``auto`` to detect it from the first record.
-        path: local JSONL / JSON / parquet file (relative paths: from the recipe's folder, then the current one).
-        hub: Hub dataset name (loaded with ``datasets.load_dataset``; needs network).
-        config: Hub dataset configuration name.
-        split: Hub split.
-        generator: ``math`` for the seeded synthetic word problems, ``curriculum`` for the judging
-            curriculum (:mod:`rmr1_utils.curriculum`); then ``n`` and ``seed``.
-        n: number of generated pairs.
-        seed: generator seed.
-        families: generator families to draw from (default: all of the generator's).
-        part: curriculum only: ``train``, ``test`` (disjoint key buckets, so a held-out item never
-            repeats a training question or fact) or ``all`` (for families that are only held out).
-        to_split: put every pair of this source in this split (``train``, ``test`` or a new name
-            such as ``test_families``) instead of the recipe's seeded train/test split.
-        domain: override the domain of every pair from this source.
-        max_pairs: keep at most this many raw records (after the shuffle, if any).
-        shuffle_seed: shuffle raw records with this seed first (same permutation as
-            ``datasets.Dataset.shuffle(seed=...)``).
-    """
-
-    name: str
-    format: str = "auto"
-    path: str | None = None
-    hub: str | None = None
-    config: str | None = None
-    split: str = "train"
-    generator: str | None = None
-    n: int | None = None
-    seed: int = 0
-    families: list[str] | None = None
-    part: str = "train"
-    to_split: str | None = None
-    domain: str | None = None
-    max_pairs: int | None = None
-    shuffle_seed: int | None = None
-
-    def __post_init__(self) -> None:
-        given = [k for k in ("path", "hub", "generator") if getattr(self, k)]
-        if len(given) != 1:
-            raise ValueError(f"source {self.name!r}: give exactly one of path, hub or generator (got {given or 'none'})")
-        if self.format != "auto" and self.format not in CONVERTERS:
-            raise ValueError(
-                f"source {self.name!r}: unknown format {self.format!r} (expected auto or one of {', '.join(CONVERTERS)})"
-            )
-        if self.generator and self.generator not in GENERATORS:
-            raise ValueError(f"source {self.name!r}: unknown generator {self.generator!r} (expected {', '.join(GENERATORS)})")
-        if self.generator and not self.n:
-            raise ValueError(f"source {self.name!r}: a generator needs n")
-        if self.families is not None and not self.generator:
-            raise ValueError(f"source {self.name!r}: families apply to generators only")
-        if self.to_split is not None and (not isinstance(self.to_split, str) or not self.to_split.isidentifier()):
-            raise ValueError(f"source {self.name!r}: to_split must be a split name (letters, digits, _), got {self.to_split!r}")
 
 
 @dataclass
@@ -181,83 +116,6 @@ def load_recipe(recipe: str | Path) -> tuple[PrepareConfig, Path]:
             raise DataError(f"{path}: source {i}: expected a mapping of keys to values, got {source!r}")
     built = [build_dataclass(SourceConfig, s, f"{path}: source {i}") for i, s in enumerate(sources, 1)]
     return build_dataclass(PrepareConfig, {**raw, "sources": built}, str(path)), path
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading raw records
-# ---------------------------------------------------------------------------------------------
-
-
-class _BadLine:
-    """A JSONL line that did not parse: carried to conversion so ``skip`` can count it."""
-
-    def __init__(self, message: str):
-        self.message = message
-
-
-def _resolve(path: str, base: Path | None) -> Path:
-    """A source path: absolute, else relative to the recipe's folder, else to the current folder."""
-    candidate = Path(path).expanduser()
-    if candidate.is_absolute() or base is None:
-        return candidate
-    return (base / candidate).resolve() if (base / candidate).exists() or not candidate.exists() else candidate
-
-
-def _read_local(path: Path) -> list[Any]:
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if path.suffix == ".parquet":
-        import datasets
-
-        return list(datasets.load_dataset("parquet", data_files=str(path), split="train"))
-    if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}: invalid JSON ({e.msg} at line {e.lineno})") from None
-        if isinstance(data, dict):  # {"data": [...]}-style files
-            data = next((v for v in data.values() if isinstance(v, list)), None)
-        if not isinstance(data, list):
-            raise DataError(f"{path}: expected a JSON list of records")
-        return data
-    return [_BadLine(f"line {lineno}: {error}") if error else record for lineno, record, error in iter_jsonl(path)]
-
-
-def shuffled_indices(n: int, seed: int) -> list[int]:
-    """The permutation ``datasets.Dataset.shuffle(seed=seed)`` applies, for local lists too."""
-    import numpy as np
-
-    return np.random.default_rng(seed).permutation(n).tolist()
-
-
-def iter_source(source: SourceConfig, base: Path | None = None) -> tuple[str, Iterator[tuple[int, Any]]]:
-    """Raw records of one source as ``(record index, record)``, after shuffle and cap.
-
-    Returns:
-        ``(where, iterator)``: ``where`` names the file or Hub dataset for error messages.
-    """
-    if source.generator == "math":
-        pairs = generate_math_pairs(source.n, seed=source.seed, families=source.families)
-        return f"generator:math(seed={source.seed})", iter(enumerate(pairs))
-    if source.generator == "curriculum":
-        pairs = curriculum_pairs(source.families or list(FAMILIES), source.n, seed=source.seed, part=source.part)
-        return f"generator:curriculum(seed={source.seed}, part={source.part})", iter(enumerate(pairs))
-    if source.hub:
-        where = f"{source.hub}[{source.split}]"
-        ds = load_hub_dataset(source.hub, source.config, source.split, where)
-        if source.shuffle_seed is not None:
-            ds = ds.shuffle(seed=source.shuffle_seed)
-        if source.max_pairs is not None:
-            ds = ds.select(range(min(source.max_pairs, len(ds))))
-        return where, iter(enumerate(ds))
-    path = _resolve(source.path, base)
-    records = _read_local(path)
-    order = list(range(len(records)))
-    if source.shuffle_seed is not None:
-        order = shuffled_indices(len(records), source.shuffle_seed)
-    if source.max_pairs is not None:
-        order = order[: source.max_pairs]
-    return str(path), ((i, records[i]) for i in order)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,7 +278,7 @@ def collect_sources(config: PrepareConfig, base: Path | None = None) -> Collecte
         fmt = source.format
         for index, record in records:
             try:
-                if isinstance(record, _BadLine):
+                if isinstance(record, BadLine):
                     raise RecordError("malformed_json", record.message)
                 if not isinstance(record, dict):
                     raise RecordError("not_an_object", f"expected a JSON object, got {type(record).__name__}")

@@ -15,6 +15,7 @@ from rmr1_utils.converters import make_pair
 from rmr1_utils.data import pair_to_judge_task
 from rmr1_utils.errors import DataError
 from rmr1_utils.formats import build_judge_messages
+from rmr1_utils.sources import resolve_source_path
 
 from .conftest import REPO_ROOT, run_rmr1
 
@@ -146,7 +147,7 @@ def test_every_bundled_recipe_parses(recipe):
     assert path == recipe and config.sources
     for source in config.sources:
         if source.path:
-            assert prep._resolve(source.path, recipe.parent).exists(), source.path
+            assert resolve_source_path(source.path, recipe.parent).exists(), source.path
 
 
 def test_recipe_unknown_keys_fail(tmp_path):
