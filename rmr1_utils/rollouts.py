@@ -6,7 +6,7 @@ a group to ``model.generate`` separately: the same ~800-token judge prompt is pr
 row, and the batch decodes until its longest row stops. :func:`sample_groups` instead
 
 * prefills the prefix all prompts share (the RM-R1 system prompt) once for the whole call, and on
-  ``sdpa`` attention keeps it once in the cache (:mod:`rmr1_utils.prefix_attention`);
+  ``sdpa`` attention keeps it once in the cache (:mod:`rmr1_utils.generation.prefix_attention`);
 * prefills each distinct prompt's remainder once, and repeats its KV cache for the group's rows;
 * drops rows from the batch as they finish.
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 from rmr1_utils.generation.interface import eos_token_ids, prompt_ids
 from rmr1_utils.generation.kv_cache import common_prefix_length, gqa_decoding, preallocate_cache
+from rmr1_utils.generation.prefix_attention import shared_prefix_cache, shared_prefix_decoding, supports_shared_prefix
 from rmr1_utils.judgement import parse_judgement
-from rmr1_utils.prefix_attention import shared_prefix_cache, shared_prefix_decoding, supports_shared_prefix
 from rmr1_utils.rewards import rmr1_reward
 
 #: Sampling settings :class:`GroupRollout` reproduces exactly; any other ``generation_kwargs`` key
@@ -124,7 +124,7 @@ def sample_groups(
 
     Rows with identical prompts (a GRPO group) share one prefill of that prompt; the prefix all
     prompts share (the system prompt) is prefilled once for all and, on ``sdpa`` attention, kept
-    once in the cache (:mod:`rmr1_utils.prefix_attention`). Each prompt's own part of the cache is
+    once in the cache (:mod:`rmr1_utils.generation.prefix_attention`). Each prompt's own part of the cache is
     then repeated for its rows, and decoding drops rows as they finish.
 
     Args:
@@ -159,7 +159,7 @@ def sample_groups(
                 input_ids=torch.tensor([prompts[0][:shared]], device=device), use_cache=True, logits_to_keep=1
             ).past_key_values
         width = max(len(p) - shared for p in prompts)
-        if supports_shared_prefix(model):  # the prefix once for every row (see rmr1_utils.prefix_attention)
+        if supports_shared_prefix(model):  # the prefix once for every row (see rmr1_utils.generation.prefix_attention)
             shared_cache = shared_prefix_cache(cache, len(prompts), width + settings.max_new_tokens)
         if shared_cache is not None:
             cache, attention = shared_cache, shared_prefix_decoding(model, shared_cache)

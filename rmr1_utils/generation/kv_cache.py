@@ -4,7 +4,7 @@ Three costs dominate a judge's decoding on a laptop CPU, and each has a helper h
 
 * every RM-R1 prompt starts with the same long system prompt: :func:`common_prefix_length` finds
   the token prefix all prompts of a call share, so it is prefilled once (the transformers backend
-  and GRPO's rollouts; :mod:`rmr1_utils.prefix_attention` then keeps it once in the cache);
+  and GRPO's rollouts; :mod:`rmr1_utils.generation.prefix_attention` then keeps it once in the cache);
 * HF's SDPA attention copies K/V to every query head of a grouped-query model whenever there is a
   mask: :class:`gqa_decoding` lets SDPA broadcast them instead;
 * a ``DynamicCache`` concatenates each new token onto the whole cache: :func:`preallocate_cache`
@@ -116,13 +116,15 @@ def preallocate_cache(cache, extra_tokens: int):
 
     if not all(type(layer) is DynamicLayer and layer.is_initialized for layer in cache.layers):
         return cache
-    layer_class = _preallocated_layer_class()
+    layer_class = preallocated_layer_class()
     cache.layers = [layer_class(layer.keys, layer.values, extra_tokens) for layer in cache.layers]
     return cache
 
 
 @functools.cache  # built on first use: transformers is imported lazily
-def _preallocated_layer_class():
+def preallocated_layer_class():
+    """The cache layer class of :func:`preallocate_cache` (and the base of the shared-prefix layer):
+    keys and values in buffers with spare room, written in place, grown by half when full."""
     import torch
     from transformers.cache_utils import DynamicLayer
 
@@ -132,14 +134,18 @@ def _preallocated_layer_class():
         def __init__(self, keys, values, extra_tokens: int):
             super().__init__()
             rows, heads, length, dim = keys.shape
-            self._k = keys.new_empty((rows, heads, length + extra_tokens, dim))
-            self._v = values.new_empty((rows, heads, length + extra_tokens, dim))
+            self._allocate(keys, rows, heads, length + extra_tokens, dim)
             self._k[:, :, :length] = keys
             self._v[:, :, :length] = values
             self.length = length
-            self.dtype, self.device = keys.dtype, keys.device
-            self.is_initialized = True
             self._views()
+
+        def _allocate(self, like, rows: int, heads: int, size: int, dim: int):
+            """Empty key and value buffers of ``size`` tokens per row, typed and placed like ``like``."""
+            self._k = like.new_empty((rows, heads, size, dim))
+            self._v = like.new_empty((rows, heads, size, dim))
+            self.dtype, self.device = like.dtype, like.device
+            self.is_initialized = True
 
         def _views(self):
             self.keys = self._k[:, :, : self.length]
@@ -147,7 +153,7 @@ def _preallocated_layer_class():
 
         def update(self, key_states, value_states, *args, **kwargs):
             n = key_states.shape[-2]
-            if self.length + n > self._k.shape[2]:  # out of room: grow like a DynamicLayer would
+            if self.length + n > self._k.shape[2]:  # out of room: grow (by half, at least n)
                 room = max(n, self._k.shape[2] // 2)
                 self._k = torch.cat([self._k, self._k.new_empty((*self._k.shape[:2], room, self._k.shape[3]))], dim=2)
                 self._v = torch.cat([self._v, self._v.new_empty((*self._v.shape[:2], room, self._v.shape[3]))], dim=2)

@@ -19,7 +19,7 @@ from typing import Any
 
 from rmr1_utils.generation.interface import Completion, GenerationBackend, Messages, SamplingParams, eos_token_ids, prompt_ids
 from rmr1_utils.generation.kv_cache import common_prefix_length, gqa_decoding, preallocate_cache
-from rmr1_utils.prefix_attention import shared_prefix_cache, shared_prefix_decoding, supports_shared_prefix
+from rmr1_utils.generation.prefix_attention import shared_prefix_cache, shared_prefix_decoding, supports_shared_prefix
 
 
 class TransformersBackend(GenerationBackend):
@@ -109,7 +109,7 @@ class TransformersBackend(GenerationBackend):
                 kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, eos_token_id=eos_ids, pad_token_id=pad_id)
                 attention = gqa_decoding(self.model)
                 if prefix_kv is not None:
-                    # The prefix once for all rows (see rmr1_utils.prefix_attention), with room for the
+                    # The prefix once for all rows (see rmr1_utils.generation.prefix_attention), with room for the
                     # suffixes and the new tokens: no copy of the cache per decode step.
                     cache = shared_prefix_cache(prefix_kv, rows, width + params.max_new_tokens) if shared else None
                     if cache is not None:

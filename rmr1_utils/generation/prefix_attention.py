@@ -27,6 +27,8 @@ import contextvars
 import copy
 import functools
 
+from rmr1_utils.generation.kv_cache import preallocated_layer_class
+
 #: The attention implementation name registered with transformers.
 SHARED_PREFIX_SDPA = "rmr1_shared_prefix_sdpa"
 
@@ -98,53 +100,26 @@ def _register() -> None:
 
 @functools.cache  # built on first use: transformers is imported lazily
 def _layer_class():
-    import torch
     from transformers.cache_utils import DynamicLayer
 
-    class SharedPrefixLayer(DynamicLayer):
+    class SharedPrefixLayer(preallocated_layer_class()):
         """One cache layer: the shared prefix once (``prefix_keys``, a batch of one) and each row's
-        own tokens in a preallocated buffer (``keys``/``values`` are views of what is written)."""
+        own tokens in a preallocated buffer (``keys``/``values`` are views of what is written; writing
+        and growing as :func:`~rmr1_utils.generation.kv_cache.preallocate_cache`'s layers do)."""
 
         def __init__(self, prefix_keys, prefix_values, rows: int, room: int):
-            super().__init__()
+            DynamicLayer.__init__(self)  # not the base's: nothing to copy, the prefix is kept as it is
             _, kv_heads, _, dim = prefix_keys.shape
             self.prefix_keys, self.prefix_values = prefix_keys, prefix_values
-            self._k = prefix_keys.new_empty((rows, kv_heads, room, dim))
-            self._v = prefix_values.new_empty((rows, kv_heads, room, dim))
+            self._allocate(prefix_keys, rows, kv_heads, room, dim)
             self.length = 0
-            self.dtype, self.device = prefix_keys.dtype, prefix_keys.device
-            self.is_initialized = True
             self._views()
-
-        def _views(self):
-            self.keys = self._k[:, :, : self.length]
-            self.values = self._v[:, :, : self.length]
-
-        def update(self, key_states, value_states, *args, **kwargs):
-            n = key_states.shape[-2]
-            if self.length + n > self._k.shape[2]:  # out of room: grow
-                room = max(n, self._k.shape[2] // 2)
-                self._k = torch.cat([self._k, self._k.new_empty((*self._k.shape[:2], room, self._k.shape[3]))], dim=2)
-                self._v = torch.cat([self._v, self._v.new_empty((*self._v.shape[:2], room, self._v.shape[3]))], dim=2)
-            self._k[:, :, self.length : self.length + n] = key_states
-            self._v[:, :, self.length : self.length + n] = value_states
-            self.length += n
-            self._views()
-            return self.keys, self.values
 
         def get_seq_length(self) -> int:
             return self.prefix_keys.shape[2] + self.length
 
         def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
             return self.get_seq_length() + query_length, 0
-
-        def reorder_cache(self, beam_idx):
-            self._k = self._k.index_select(0, beam_idx.to(self._k.device))
-            self._v = self._v.index_select(0, beam_idx.to(self._v.device))
-            self._views()
-
-        def batch_select_indices(self, indices):
-            self.reorder_cache(indices)
 
         def batch_repeat_interleave(self, repeats: int):
             self._k = self._k.repeat_interleave(repeats, dim=0)
