@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rmr1_utils import distill_data, prepare
+from rmr1_utils import distill_data, model_card, prepare
 from rmr1_utils.config_files import build_dataclass, read_yaml_mapping, recipe_path
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.evaluate import run_evaluation
@@ -766,7 +766,9 @@ def run_pipeline(preset: PipelinePreset, out: str | Path, force: bool = False, q
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps(result, indent=2, default=str) + "\n")
         run.results[name] = result
-    return write_report(run, time.perf_counter() - started)
+    report = write_report(run, time.perf_counter() - started)
+    model_card.add_pipeline_results(report, format_markdown(report), run.preset_name, run.dir)  # metrics on the exports' cards
+    return report
 
 
 #: Preset fields that do not change what the stages compute (a resumed run may change them).
