@@ -154,8 +154,9 @@ def command_line(program: str, argv: Sequence[str]) -> str:
 
 def process_command_line() -> str:
     """This process's command line (``sys.argv``, program by its file name), secrets hidden."""
-    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
-    return command_line("python -c" if program in ("-c", "") else program, sys.argv[1:])
+    path = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("-c")
+    program = {"-c": "python -c", "__main__.py": f"python -m {path.parent.name}"}.get(path.name, path.name)
+    return command_line(program, sys.argv[1:])
 
 
 def _versions() -> dict:
@@ -425,8 +426,9 @@ def render_card(facts: Mapping) -> str:
         lines += ["```bash", facts["command"], "```"]
     else:
         lines.append(f"`rmr1 {stage}` called from Python with parsed arguments (the recipe fields are listed above).")
-    lines += ["", f"Process command line: `{facts['process_command']}`."]
-    if facts.get("pipeline"):
+    if not facts.get("pipeline"):
+        lines += ["", f"Process command line: `{facts['process_command']}`."]
+    else:
         lines += ["", f"Part of `rmr1 pipeline`, preset `{facts['pipeline']['preset']}` (process command line: "
                   f"`{facts['pipeline']['command']}`); the run's settings (`run.json`):", "",
                   "```json", json.dumps(facts["pipeline"]["settings"], indent=2), "```"]  # fmt: skip
