@@ -59,8 +59,10 @@ TAGS = ["trl", "rm-r1", "reward-model", "generative-judge"]
 PAPER = "https://arxiv.org/abs/2505.02387"
 REPO_URL = "https://github.com/rmr1-course/rmr1"
 
-#: Flag and environment-variable names whose values are secrets.
+#: Flag names whose values are secrets (``--hub_token``, ``--api-key``)…
 _SECRET_NAME = re.compile(r"token|key|secret|passw", re.IGNORECASE)
+#: … and environment-variable names (whole words: ``HF_TOKEN``, ``OPENAI_API_KEY``, not ``TOKENIZERS_PARALLELISM``).
+_SECRET_VARIABLE = re.compile(r"(^|_)(TOKEN|KEY|SECRET|PASSWORD|PASSWD)(_|$)", re.IGNORECASE)
 _REASONING_LEAD = os.path.commonprefix([REASONING_USER_SINGLE_TURN, REASONING_USER_MULTI_TURN])
 
 #: The example pair of the usage snippets.
@@ -121,7 +123,7 @@ def prompt_style(messages: Sequence[Mapping]) -> str | None:
 def secret_values(extra: Sequence[str | None] = ()) -> list[str]:
     """Values never to write: those of environment variables whose name says token, key,
     secret or password (8 characters or more), and ``extra``."""
-    values = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8]
+    values = [v for k, v in os.environ.items() if _SECRET_VARIABLE.search(k) and len(v) >= 8]
     return sorted({v for v in [*values, *extra] if v}, key=len, reverse=True)
 
 
@@ -173,11 +175,12 @@ def _versions() -> dict:
     return found
 
 
-def _fine_tuning(model_args) -> str:
+def _fine_tuning(model_args, merged: bool) -> str:
     if not getattr(model_args, "use_peft", False):
         return "full fine-tune"
     kind = "QLoRA (4-bit base)" if model_args.load_in_4bit else "QLoRA (8-bit base)" if model_args.load_in_8bit else "LoRA"
-    return f"{kind}, r={model_args.lora_r}, alpha={model_args.lora_alpha}, merged into the base model for the export"
+    export = "merged into the base model for the export" if merged else "exported as the adapter"
+    return f"{kind}, r={model_args.lora_r}, alpha={model_args.lora_alpha}, {export}"
 
 
 #: Recipe fields shown on the card, per stage (those the config has).
@@ -212,6 +215,8 @@ def training_facts(stage: str, args: tuple, report: Mapping, argv: Sequence[str]
     Returns:
         The facts (see :func:`render_card`).
     """
+    from rmr1_utils.training import resolve_data_path
+
     script_args, training_args, model_args = args
     start = model_args.model_name_or_path
     base = base_model_of(start)
@@ -233,7 +238,7 @@ def training_facts(stage: str, args: tuple, report: Mapping, argv: Sequence[str]
         results = dict(report.get("summary") or {})
     results["optimizer_steps"] = max((h.get("step", 0) for h in report.get("log_history", [])), default=0)
     results["runtime_s"] = report.get("runtime_s")
-    dataset_is_hub = not Path(data["path"]).exists() and re.fullmatch(r"[\w.-]+/[\w.-]+", data["path"]) is not None
+    dataset_is_hub = not resolve_data_path(data["path"]).exists() and re.fullmatch(r"[\w.-]+/[\w.-]+", data["path"]) is not None
     facts = {
         "stage": stage,
         "trainer": "TRL SFTTrainer" if stage == "distill" else "TRL GRPOTrainer",
@@ -243,7 +248,7 @@ def training_facts(stage: str, args: tuple, report: Mapping, argv: Sequence[str]
         "datasets": [data["path"]] if dataset_is_hub else [],
         "style": style,
         "repo_id": repo_id,
-        "fine_tuning": _fine_tuning(model_args),
+        "fine_tuning": _fine_tuning(model_args, script_args.merge_lora),
         "data": data,
         "recipe": recipe,
         "results": results,

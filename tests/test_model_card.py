@@ -22,6 +22,7 @@ from rmr1_utils.model_card import (
     base_model_of,
     command_line,
     read_card_metadata,
+    secret_values,
 )
 from rmr1_utils.models import EMBEDDED_HUB_ID
 from rmr1_utils.runlog import read_log
@@ -114,9 +115,12 @@ def test_the_cli_snippet_judges(distilled, tmp_path, monkeypatch, capsys):
     assert [r["better_position"] for r in judged] == ["A", "B"]  # the pair, in both orders
 
 
-def test_secret_flags_are_hidden_but_variable_names_are_kept():
+def test_secret_flags_are_hidden_but_variable_names_are_kept(monkeypatch):
     line = command_line("rmr1 grpo", ["--hub_token", "abc", "--api-key=xyz", "--api-key-env", "MY_KEY", "--lr", "1"])
     assert line == "rmr1 grpo --hub_token *** --api-key=*** --api-key-env MY_KEY --lr 1"
+    monkeypatch.setenv("MY_API_KEY", "sk-0123456789")
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false-and-long")  # a word containing TOKEN is no secret
+    assert "sk-0123456789" in secret_values() and "false-and-long" not in secret_values()
 
 
 def test_base_model_follows_the_chain(tmp_path):
