@@ -44,6 +44,7 @@ from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 from rmr1_utils.data import load_judge_tasks
 from rmr1_utils.errors import RMR1Error
 from rmr1_utils.generation.kv_cache import common_prefix_length
+from rmr1_utils.model_card import finish_export, prompt_style, stage_argv
 from rmr1_utils.training import (
     RECIPES_ROOT,
     CPUSafeTrainingDefaults,
@@ -344,7 +345,8 @@ def main(args=None) -> dict:
 
     Returns:
         ``{"export_dir", "train_loss", "log_history", "train_examples", "dropped_too_long",
-        "trainable_parameters", "runtime_s"}``.
+        "trainable_parameters", "runtime_s", "card"}`` (``card``: the export's model card,
+        :mod:`rmr1_utils.model_card`), and ``hub`` (repo id, commit) when ``push_to_hub`` pushed it.
     """
     script_args, training_args, model_args = stage_arguments(args, parse_args)
 
@@ -380,5 +382,7 @@ def main(args=None) -> dict:
         "ranks": ranks,
         "runtime_s": result.metrics.get("train_runtime"),
     }
+    style = prompt_style(train_dataset[0]["prompt"])
+    report.update(finish_export(trainer, "distill", (script_args, training_args, model_args), report, stage_argv(args), style))
     write_report(trainer, training_args.output_dir, "distill_report.json", report)
     return report

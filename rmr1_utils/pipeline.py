@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rmr1_utils import distill_data, prepare
+from rmr1_utils import distill_data, model_card, prepare
 from rmr1_utils.compact import JUDGES_DIR, compress, save_judge
 from rmr1_utils.data import load_judge_tasks, read_jsonl, write_jsonl
 from rmr1_utils.errors import DataError, RMR1Error
@@ -356,7 +356,9 @@ def run_pipeline(preset: PipelinePreset, out: str | Path, force: bool = False, q
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps(result, indent=2, default=str) + "\n")
         run.results[name] = result
-    return write_report(run, time.perf_counter() - started)
+    report = write_report(run, time.perf_counter() - started)
+    model_card.add_pipeline_results(report, format_markdown(report), run.preset_name, run.dir)  # metrics on the exports' cards
+    return report
 
 
 #: Preset fields that do not change what the stages compute (a resumed run may change them).

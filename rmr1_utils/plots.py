@@ -170,6 +170,43 @@ def plot_training_curves(
     return fig
 
 
+def read_tensorboard_scalars(log_dir) -> dict[str, list[tuple[int, float]]]:
+    """The scalars a training logged to TensorBoard (``report_to: tensorboard``), read back from its event files.
+
+    Args:
+        log_dir: a training's ``output_dir`` (its newest event folder under it is read: the last
+            run there, transformers writes ``<output_dir>/runs/<date>_<host>/``) or an event folder.
+
+    Returns:
+        Tag (``train/loss``, ``train/reward``…) → ``[(step, value), ...]`` in step order.
+
+    Raises:
+        FileNotFoundError: no event file under ``log_dir``.
+    """
+    from pathlib import Path
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = sorted(Path(log_dir).rglob("events.out.tfevents.*"), key=lambda p: p.stat().st_mtime)
+    if not events:
+        raise FileNotFoundError(f"{log_dir}: no TensorBoard event files (was the run made with report_to: tensorboard?)")
+    accumulator = EventAccumulator(str(events[-1].parent), size_guidance={"scalars": 0})  # 0: keep every point
+    accumulator.Reload()
+    return {tag: [(e.step, e.value) for e in accumulator.Scalars(tag)] for tag in accumulator.Tags()["scalars"]}
+
+
+def plot_tensorboard_scalars(
+    scalars: Mapping[str, Sequence[tuple[int, float]]], tags: Sequence[str] = ("train/loss",), title: str = "TensorBoard"
+):
+    """Curves of :func:`read_tensorboard_scalars` against the step, one panel per tag (missing ones skipped).
+
+    Returns:
+        The matplotlib figure.
+    """
+    rows = [{"step": step, tag: value} for tag in tags for step, value in scalars.get(tag, ())]
+    return plot_training_curves(rows, keys=tags, title=title)
+
+
 def plot_intervals(rows: Sequence[Mapping], series: Sequence[str], title: str = "Accuracy with 95% intervals"):
     """Grouped bars with error bars: one group per row (metric), one bar per series (model).
 

@@ -406,7 +406,9 @@ def export_model(trainer, model_args, export_dir: str | Path, merge_lora: bool =
     elif hasattr(model, "merge_and_unload"):
         model.save_pretrained(export_dir)
     else:
-        trainer.save_model(str(export_dir))
+        # _internal_call: with push_to_hub, a user's save_model also uploads output_dir; the export
+        # folder, with its card, is pushed instead (rmr1_utils.hub.push_export).
+        trainer.save_model(str(export_dir), _internal_call=True)
     tokenizer.save_pretrained(export_dir)
     return export_dir
 

@@ -175,6 +175,10 @@ def test_smoke_pipeline_end_to_end_and_resume(tmp_path):
     markdown = (out / "report.md").read_text()
     assert "| accuracy |" in markdown and "base → final" in markdown and "bias readout" in markdown
     assert json.dumps(json.loads((out / "report.json").read_text())["rows"]) == json.dumps(report["rows"])
+    for stage, column in (("distill", "distilled"), ("grpo", "final")):  # the exports' cards carry the held-out metrics
+        card = (out / stage / "final" / "README.md").read_text()
+        assert f"being the **{column}** column" in card
+        assert "## Held-out evaluation" in card and "| accuracy | " in card and "preset `smoke`" in card
 
     # Resume: finished stages are skipped; a removed marker reruns only that stage.
     before = {name: (out / name / "stage.json").stat().st_mtime_ns for name in STAGES}
