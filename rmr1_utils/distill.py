@@ -44,6 +44,7 @@ from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 from rmr1_utils.data import load_judge_tasks
 from rmr1_utils.errors import RMR1Error
 from rmr1_utils.generation.kv_cache import common_prefix_length
+from rmr1_utils.resources import resolve_data_path
 from rmr1_utils.training import (
     RECIPES_ROOT,
     CPUSafeTrainingDefaults,
@@ -51,7 +52,6 @@ from rmr1_utils.training import (
     load_trainable_model,
     pair_groups,
     parse_trl_args,
-    resolve_data_path,
     shared_prefix_inputs,
     stage_arguments,
     train_and_export,
