@@ -24,8 +24,8 @@ import time
 from rmr1_utils.benchmarks import load_comparisons
 from rmr1_utils.generation import backend_for
 from rmr1_utils.rating import rating_parse_rate
+from rmr1_utils.resources import resolve_data_path
 from rmr1_utils.stats import bootstrap_mean
-from rmr1_utils.training import resolve_data_path
 
 
 def main() -> None:

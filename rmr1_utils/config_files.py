@@ -1,6 +1,7 @@
 """YAML files a user hands us — data recipes, training configs, pipeline presets — read one way.
 
-One lookup (:func:`recipe_path`: a path, or a name bundled in ``recipes/<stage>/``) and one strict
+One lookup (:func:`recipe_path`: a path, or a name bundled in ``recipes/<stage>/``, found from any
+working directory: :mod:`rmr1_utils.resources`) and one strict
 reader (:func:`read_yaml_mapping` + :func:`build_dataclass`): a syntax error names the file, line
 and column; an unknown key, or a value of the wrong type, names the file and the key. All of them
 raise :class:`~rmr1_utils.errors.DataError`, which the CLI prints as one line (exit code 2).
@@ -20,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from rmr1_utils.errors import DataError
+from rmr1_utils.resources import bundled_root
 
-#: Bundled recipes: ``recipes/<stage>/<name>.yaml`` (stages: data, distill, grpo, pipeline).
-RECIPES_ROOT = Path(__file__).resolve().parent.parent / "recipes"
+#: Bundled recipes: ``recipes/<stage>/<name>.yaml`` (stages: data, distill, grpo, pipeline), in the
+#: checkout or the installed package.
+RECIPES_ROOT = bundled_root() / "recipes"
 
 
 def recipe_path(recipe: str | Path, stage: str) -> Path:

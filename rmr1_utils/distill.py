@@ -45,6 +45,7 @@ from rmr1_utils.data import load_judge_tasks
 from rmr1_utils.errors import RMR1Error
 from rmr1_utils.generation.kv_cache import common_prefix_length
 from rmr1_utils.model_card import finish_export, prompt_style, stage_argv
+from rmr1_utils.resources import resolve_data_path
 from rmr1_utils.training import (
     RECIPES_ROOT,
     CPUSafeTrainingDefaults,
@@ -52,7 +53,6 @@ from rmr1_utils.training import (
     load_trainable_model,
     pair_groups,
     parse_trl_args,
-    resolve_data_path,
     shared_prefix_inputs,
     stage_arguments,
     train_and_export,

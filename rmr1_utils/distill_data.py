@@ -50,6 +50,7 @@ from rmr1_utils.rule_teacher import RuleTeacher
 from rmr1_utils.runlog import RunLog, generate_into_log, model_identity
 from rmr1_utils.stage import (
     add_endpoint_arguments,
+    data_path,
     endpoint_options,
     non_negative_float,
     non_negative_int,
@@ -287,6 +288,7 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
     parser = stage_parser(subparsers, "distill-data", description)
     parser.add_argument(
         "--tasks",
+        type=data_path,
         required=True,
         nargs="+",
         help="judge tasks: `rmr1 prepare` output (folder or JSONL) or RM-R1 released format; several are joined",

@@ -27,6 +27,7 @@ from rmr1_utils.runlog import RunLog, file_fingerprint, generate_into_log, model
 from rmr1_utils.scoring import LOG_FIELDS, SCORERS, accuracy_by_length_diff, compare_summaries, judge_quality  # noqa: F401
 from rmr1_utils.stage import (
     add_endpoint_arguments,
+    data_path,
     endpoint_options,
     http_url,
     non_negative_int,
@@ -181,6 +182,7 @@ def make_parser(subparsers=None):
     parser.add_argument("--benchmark", choices=BENCHMARKS, required=True)
     parser.add_argument(
         "--data",
+        type=data_path,
         required=True,
         help="the benchmark file in its own format (.jsonl/.json/.parquet); RM-Bench: also an official per-domain file "
         "(chat_filtered.json…) or a folder of them; RMB: also a folder of the official Pairwise_set/BoN_set tree; "

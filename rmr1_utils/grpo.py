@@ -60,6 +60,7 @@ from rmr1_utils.generation.interface import prompt_ids
 from rmr1_utils.generation.vllm import vllm_available
 from rmr1_utils.model_card import finish_export, prompt_style, stage_argv
 from rmr1_utils.rating import RatingJudge, rating_reward
+from rmr1_utils.resources import resolve_data_path
 from rmr1_utils.rollouts import SUPPORTED_GENERATION_KWARGS, GroupRollout
 from rmr1_utils.training import (
     RECIPES_ROOT,
@@ -68,7 +69,6 @@ from rmr1_utils.training import (
     pair_groups,
     pair_order_batches,
     parse_trl_args,
-    resolve_data_path,
     shared_prefix_inputs,
     stage_arguments,
     summarize_log,

@@ -23,6 +23,7 @@ from rmr1_utils.judgement import VERDICT_RULES, parse_judgement, winner_to_lette
 from rmr1_utils.runlog import RunLog, generate_into_log, model_identity
 from rmr1_utils.stage import (
     add_endpoint_arguments,
+    data_path,
     endpoint_options,
     http_url,
     non_negative_float,
@@ -255,7 +256,7 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
     description = "Judge preference pairs with a ReasRM and write parsed judgements as JSONL."
     parser = stage_parser(subparsers, "judge", description)
     parser.add_argument("--model", default="embedded", help="'embedded', 'tiny-random', a local folder or a Hub id")
-    parser.add_argument("--data", required=True, help="JSONL file of preference pairs")
+    parser.add_argument("--data", type=data_path, required=True, help="JSONL file of preference pairs")
     parser.add_argument(
         "--out", help="run log of the judgements (JSONL, written as they come; rerun to resume); a summary goes next to it"
     )

@@ -20,11 +20,21 @@ import os
 from pathlib import Path
 
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.resources import bundled_root, source_checkout
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The recorded full-mode numbers of every lesson (the checkout's, or the installed package's copy).
+EXPECTED_FILE = bundled_root() / "notebooks" / "expected.json"
 
-#: The recorded full-mode numbers of every lesson.
-EXPECTED_FILE = REPO_ROOT / "notebooks" / "expected.json"
+#: The lessons, in order (``notebooks/`` of the repository; a test checks the list).
+NOTEBOOKS = (
+    "00_overview.ipynb",
+    "01_data_preparation.ipynb",
+    "02_chain_of_rubrics.ipynb",
+    "03_distillation.ipynb",
+    "04_grpo.ipynb",
+    "05_evaluation.ipynb",
+    "06_reasrm_as_reward.ipynb",
+)
 
 
 def tiny_mode() -> bool:
@@ -32,10 +42,20 @@ def tiny_mode() -> bool:
     return os.environ.get("RMR1_TINY") == "1"
 
 
+def runs_root() -> Path:
+    """Where lessons write: ``$RMR1_RUNS``, else the checkout's ``runs/``, else ``runs/`` in the current folder.
+
+    The last is for an installed package (``pip install``, the lessons' Colab cell): never inside it.
+    """
+    if os.environ.get("RMR1_RUNS"):
+        return Path(os.environ["RMR1_RUNS"])
+    checkout = source_checkout()
+    return checkout / "runs" if checkout is not None else Path("runs").resolve()
+
+
 def run_folder(lesson: str) -> Path:
-    """The lesson's output folder: ``$RMR1_RUNS`` (default ``runs/``) / ``<lesson>`` / ``tiny`` or ``full``."""
-    root = Path(os.environ.get("RMR1_RUNS", REPO_ROOT / "runs"))
-    folder = root / lesson / ("tiny" if tiny_mode() else "full")
+    """The lesson's output folder: :func:`runs_root` / ``<lesson>`` / ``tiny`` or ``full``."""
+    folder = runs_root() / lesson / ("tiny" if tiny_mode() else "full")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -45,7 +45,7 @@ from rmr1_utils.formats import (
 )
 from rmr1_utils.hub import forget_hub_token, push_export
 from rmr1_utils.models import EMBEDDED, EMBEDDED_HUB_ID, TINY_RANDOM, _looks_like_hub_id
-from rmr1_utils.training import resolve_data_path
+from rmr1_utils.resources import resolve_data_path
 
 logger = logging.getLogger(__name__)
 

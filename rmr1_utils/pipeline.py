@@ -51,9 +51,9 @@ from rmr1_utils.generation import TransformersBackend
 from rmr1_utils.models import load_model_and_tokenizer, load_tokenizer
 from rmr1_utils.pipeline_preset import PipelinePreset, Run, _overrides, _slug, load_preset  # noqa: F401 - load_preset: the stage's API
 from rmr1_utils.pipeline_report import accuracy_interval, format_markdown, write_report
+from rmr1_utils.resources import resolve_data_path
 from rmr1_utils.runlog import read_log
 from rmr1_utils.stage import non_negative_int, parse_stage_args, stage_parser
-from rmr1_utils.training import resolve_data_path
 
 
 def parse_stage_configs(preset: PipelinePreset, run_dir: Path, quiet: bool = False) -> dict[str, tuple]:

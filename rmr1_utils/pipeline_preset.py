@@ -16,7 +16,7 @@ import yaml
 
 from rmr1_utils.config_files import build_dataclass, read_yaml_mapping, recipe_path
 from rmr1_utils.errors import DataError
-from rmr1_utils.training import resolve_data_path
+from rmr1_utils.resources import resolve_data_path
 
 #: Prefix of an evaluation-set path inside the run's data stage (``data:pairs/test.jsonl``).
 DATA_PREFIX = "data:"

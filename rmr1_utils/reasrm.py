@@ -50,6 +50,7 @@ from rmr1_utils.rewards import completion_text
 from rmr1_utils.runlog import RunLog, file_fingerprint, generate_into_log, model_identity
 from rmr1_utils.stage import (
     add_endpoint_arguments,
+    data_path,
     endpoint_options,
     http_url,
     non_negative_float,
@@ -379,7 +380,9 @@ def load_candidates(path: str | Path) -> list[dict]:
 def make_parser(subparsers=None) -> argparse.ArgumentParser:
     """Parser of ``rmr1 best-of-n``."""
     parser = stage_parser(subparsers, "best-of-n", "Pick the best of N answers per prompt with a ReasRM tournament.")
-    parser.add_argument("--data", required=True, help="JSONL: prompt or context, and candidates (or use --policy)")
+    parser.add_argument(
+        "--data", type=data_path, required=True, help="JSONL: prompt or context, and candidates (or use --policy)"
+    )
     parser.add_argument("--out", required=True, help="run log of the picks (JSONL, one per prompt, written as they come)")
     parser.add_argument("--judge", default="embedded", help="the ReasRM (model name/folder, or the served model name)")
     parser.add_argument("--judge-url", type=http_url, help="an OpenAI-compatible server running the judge")

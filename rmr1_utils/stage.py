@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 
@@ -90,6 +91,20 @@ def http_url(text: str) -> str:
     if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1].strip("/")) == 0:
         raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL such as http://127.0.0.1:8000/v1, got {text!r}")
     return text
+
+
+def data_path(text: str) -> str:
+    """An argparse ``type``: a data file or folder, found from any working directory.
+
+    Returns:
+        The path as typed when it exists here (or is found nowhere: the error then names it), else
+        the bundled file it names (``data/bench/rmbench_sample.jsonl`` after ``pip install``; see
+        :func:`rmr1_utils.resources.resolve_data_path`).
+    """
+    from rmr1_utils.resources import resolve_data_path
+
+    resolved = resolve_data_path(text)
+    return text if resolved == Path(text) else str(resolved)
 
 
 def add_endpoint_arguments(parser: argparse.ArgumentParser, role: str = "openai backend") -> None:

@@ -22,8 +22,6 @@ from rmr1_utils.config_files import RECIPES_ROOT, check_trl_config, recipe_path 
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.models import load_model_and_tokenizer
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 def make_cpu_safe(args) -> None:
     """Resolve automatic precision and checkpointing for the device at hand (in place).
@@ -300,15 +298,6 @@ def stage_arguments(args, parse) -> tuple:
         parse: the stage's ``parse_args``.
     """
     return args if isinstance(args, tuple) else parse(args)
-
-
-def resolve_data_path(path: str | Path) -> Path:
-    """A data path as given, or relative to the repository (recipes name repository paths)."""
-    p = Path(path)
-    if p.exists() or p.is_absolute():
-        return p
-    repo = REPO_ROOT / p
-    return repo if repo.exists() else p
 
 
 def quantization_of(model_args) -> str | None:

@@ -27,6 +27,11 @@ def test_notebook_is_committed_without_outputs(path):
     assert "RMR1_TINY" in text and "## Summary" in text and "## Exercises" in text and "google.colab" in text
 
 
+def test_the_lesson_list_names_every_notebook():
+    """Lesson 00 lists the lessons from ``lessons.NOTEBOOKS``: an installed package has no notebooks/ to glob."""
+    assert lessons.NOTEBOOKS == tuple(p.name for p in NOTEBOOKS)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_tiny_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv("RMR1_TINY", "1")
