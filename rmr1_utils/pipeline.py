@@ -42,8 +42,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rmr1_utils import distill_data, model_card, prepare
-from rmr1_utils.compact import JUDGES_DIR, compress, save_judge
+from rmr1_utils import compact, distill_data, model_card, prepare
 from rmr1_utils.data import load_judge_tasks, read_jsonl, write_jsonl
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.evaluate import run_evaluation
@@ -236,9 +235,9 @@ def _ship_one(run: Run, name: str, export: str, out: Path) -> dict:
     preset = run.preset
     base, _ = load_model_and_tokenizer(preset.model, device="cpu", dtype=torch.float32)
     trained, _ = load_model_and_tokenizer(export, device="cpu", dtype=torch.float32)
-    tensors, stats = compress(base, trained, preset.ship_rank)
+    tensors, stats = compact.compress(base, trained, preset.ship_rank)
     del base, trained
-    folder = JUDGES_DIR / name
+    folder = compact.JUDGES_DIR / name
     card = {
         "name": name,
         "base_model": preset.model,
@@ -247,7 +246,7 @@ def _ship_one(run: Run, name: str, export: str, out: Path) -> dict:
         "preset": dataclasses.asdict(preset),
         "compression": {"rank": preset.ship_rank, **stats},
     }
-    save_judge(folder, tensors, card)
+    compact.save_judge(folder, tensors, card)
     summaries = evaluate_model(run, name, out, preset.headline_sets)
     log = [r for s in preset.headline_sets for r in read_log(out / _slug(s) / "log.jsonl")]
     card["held_out"] = {
@@ -258,7 +257,7 @@ def _ship_one(run: Run, name: str, export: str, out: Path) -> dict:
         "seed": preset.seed,
         "data_recipe": preset.data_recipe,
     }
-    save_judge(folder, tensors, card)
+    compact.save_judge(folder, tensors, card)
     return {"folder": str(folder), "compression": card["compression"], "held_out": card["held_out"]["accuracy"], **summaries}
 
 
