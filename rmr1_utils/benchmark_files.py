@@ -183,7 +183,7 @@ def in_both_orders(comparisons: Sequence[dict], seed: int) -> list[dict]:
     """Each comparison shown both ways: its seeded order (``order`` 0), then swapped (``order`` 1).
 
     Comparisons whose benchmark fixes the order (JudgeBench already has both) are kept as they are.
-    :func:`judge_quality` then reports ``position_consistency``.
+    :func:`~rmr1_utils.scoring.judge_quality` then reports ``position_consistency``.
     """
     out = []
     for c in comparisons:

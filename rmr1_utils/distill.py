@@ -336,12 +336,14 @@ class DistillTrainer(SFTTrainer):
 # ---------------------------------------------------------------------------------------------
 
 
-def main(args=None) -> dict:
+def main(args=None, argv: Sequence[str] | None = None) -> dict:
     """Entry point of ``rmr1 distill``.
 
     Args:
         args: argv list (``--config RECIPE.yaml`` + overrides), a tuple of the three parsed
             dataclasses, or ``None`` (read ``sys.argv``).
+        argv: the equivalent command-line arguments when ``args`` are parsed dataclasses (the
+            pipeline's), for the model card's command.
 
     Returns:
         ``{"export_dir", "train_loss", "log_history", "train_examples", "dropped_too_long",
@@ -383,6 +385,15 @@ def main(args=None) -> dict:
         "runtime_s": result.metrics.get("train_runtime"),
     }
     style = prompt_style(train_dataset[0]["prompt"])
-    report.update(finish_export(trainer, "distill", (script_args, training_args, model_args), report, stage_argv(args), style))
+    report.update(
+        finish_export(
+            trainer,
+            "distill",
+            (script_args, training_args, model_args),
+            report,
+            argv if argv is not None else stage_argv(args),
+            style,
+        )
+    )
     write_report(trainer, training_args.output_dir, "distill_report.json", report)
     return report

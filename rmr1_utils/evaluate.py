@@ -1,8 +1,10 @@
 """``rmr1 evaluate``: judge a benchmark into a per-sample run log, then score it from the log alone.
 
-Reading the benchmarks is :mod:`rmr1_utils.benchmarks`; the official scoring rules are
-:mod:`rmr1_utils.scoring` (both re-exported here, as the lessons use them); the log and its
-identity are :mod:`rmr1_utils.runlog`.
+Reading the benchmarks is :mod:`rmr1_utils.benchmarks` (and :mod:`rmr1_utils.benchmark_files`: the
+seeded A/B order); the official scoring rules are :mod:`rmr1_utils.scoring`, and a summary with its
+intervals and null baselines is :mod:`rmr1_utils.summary` (all re-exported here, as the lessons use
+them); RewardBench 2's jobs and Ties formula are :mod:`rmr1_utils.rewardbench2` (judged here by
+:func:`run_rewardbench2`); the log and its identity are :mod:`rmr1_utils.runlog`.
 
 How we differ from RM-R1's harness: it judges RewardBench/RM-Bench/RMB in one random order and
 does not run JudgeBench; we keep their order rule for the first three (seeded) and add JudgeBench's
@@ -253,7 +255,7 @@ def run_rewardbench2(
     mode: resuming with another mode stops instead of mixing two runs.
 
     Args:
-        data: the benchmark input (:func:`load_rewardbench2`).
+        data: the benchmark input (:func:`~rmr1_utils.rewardbench2.load_rewardbench2`).
         out: output folder (``log.jsonl``, ``summary.json``).
         model, backend, limit, seed, max_new_tokens, style, verdict_rule, chunk_size, progress,
             both_orders, restart: as :func:`~rmr1_utils.evaluate.run_evaluation`.
@@ -261,7 +263,8 @@ def run_rewardbench2(
         skip_ties: do not judge the Ties items (the score is then the five-subset mean).
 
     Returns:
-        The summary (:func:`score_rewardbench2` and the judge-quality rates), also in ``out/summary.json``.
+        The summary (:func:`~rmr1_utils.rewardbench2.score_rewardbench2` and the judge-quality rates), also in
+        ``out/summary.json``.
 
     Raises:
         DataError: a bad input, or nothing to judge. RMR1Error: a bad mode or flag combination.

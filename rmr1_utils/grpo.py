@@ -487,12 +487,14 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     return trainer, dropped
 
 
-def main(args=None, callbacks=None) -> dict:
+def main(args=None, callbacks=None, argv: Sequence[str] | None = None) -> dict:
     """Entry point of ``rmr1 grpo``.
 
     Args:
         args: argv list (``--config RECIPE.yaml`` + overrides), a tuple of the three parsed
             dataclasses, or ``None`` (read ``sys.argv``).
+        argv: the equivalent command-line arguments when ``args`` are parsed dataclasses (the
+            pipeline's), for the model card's command.
         callbacks: extra ``TrainerCallback`` objects (the pipeline's held-out evaluation).
 
     Returns:
@@ -522,6 +524,15 @@ def main(args=None, callbacks=None) -> dict:
     if rollout is not None:
         report["prefill_tokens"] = {"group": rollout.prefill_tokens, "per_row": rollout.prompt_tokens}
     style = prompt_style(trainer.train_dataset[0]["prompt"])
-    report.update(finish_export(trainer, "grpo", (script_args, training_args, model_args), report, stage_argv(args), style))
+    report.update(
+        finish_export(
+            trainer,
+            "grpo",
+            (script_args, training_args, model_args),
+            report,
+            argv if argv is not None else stage_argv(args),
+            style,
+        )
+    )
     write_report(trainer, training_args.output_dir, "grpo_report.json", report)
     return report

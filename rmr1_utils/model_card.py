@@ -65,8 +65,9 @@ TAGS = ["trl", "rm-r1", "reward-model", "generative-judge"]
 PAPER = "https://arxiv.org/abs/2505.02387"
 REPO_URL = "https://github.com/rmr1-course/rmr1"
 
-#: Flag names whose values are secrets (``--hub_token``, ``--api-key``)…
-_SECRET_NAME = re.compile(r"token|key|secret|passw", re.IGNORECASE)
+#: Flag and field names whose values are secrets: the last word says so (``--hub_token``, ``--api-key``,
+#: ``distill_overrides.hub_token``; not ``--max_new_tokens`` or ``--side_token_weight``)…
+_SECRET_NAME = re.compile(r"(^|[-_.])(token|key|secret|password|passwd)$", re.IGNORECASE)
 #: … and environment-variable names (whole words: ``HF_TOKEN``, ``OPENAI_API_KEY``, not ``TOKENIZERS_PARALLELISM``).
 _SECRET_VARIABLE = re.compile(r"(^|_)(TOKEN|KEY|SECRET|PASSWORD|PASSWD)(_|$)", re.IGNORECASE)
 _REASONING_LEAD = os.path.commonprefix([REASONING_USER_SINGLE_TURN, REASONING_USER_MULTI_TURN])
@@ -137,29 +138,43 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
 
 
 def command_line(program: str, argv: Sequence[str]) -> str:
-    """``program`` (as it is) and ``argv`` (quoted for a shell), with the values of secret flags
-    shown as ``***`` (``--hub_token X``, ``--api-key=X``).
+    """``program`` (as it is) and ``argv`` (quoted for a shell), with secret values shown as ``***``:
+    those of secret flags (``--hub_token X``, ``--api-key=X``) and of ``KEY=VALUE`` words with a secret
+    key (``--set distill_overrides.hub_token=X``).
 
     Flags naming an environment variable (``--api-key-env NAME``) keep their value: it is a name.
     """
     words, hide_next = [program], False
     for word in argv:
-        flag, eq, _ = word.partition("=")
-        secret = word.startswith("-") and _SECRET_NAME.search(flag) and not re.search(r"[-_]env$", flag)
+        name, eq, _ = word.partition("=")
+        secret = bool(_SECRET_NAME.search(name.lstrip("-")))
         if hide_next:
             words.append("***")
         elif secret and eq:
-            words.append(f"{shlex.quote(flag)}=***")
+            words.append(f"{shlex.quote(name)}=***")
         else:
             words.append(shlex.quote(word))
-        hide_next = bool(secret and not eq) and not hide_next
+        hide_next = secret and word.startswith("-") and not eq and not hide_next
     return " ".join(words)
+
+
+def redact(value):
+    """A copy of a JSON-like value with the value of every secret-named key (``hub_token``…) as ``***``."""
+    if isinstance(value, Mapping):
+        return {k: "***" if _SECRET_NAME.search(str(k)) and v else redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
 
 
 def process_command_line() -> str:
     """This process's command line (``sys.argv``, program by its file name), secrets hidden."""
     path = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("-c")
+    if "ipykernel" in path.name:  # a notebook: the kernel's own arguments say nothing about the run
+        return "a Jupyter notebook (its cells are the command)"
     program = {"-c": "python -c", "__main__.py": f"python -m {path.parent.name}"}.get(path.name, path.name)
+    if path.parent.name == "rmr1_utils" and path.suffix == ".py" and path.name != "__main__.py":
+        program = f"python -m rmr1_utils.{path.stem}"  # python -m rmr1_utils.distill, accelerate launch -m …
     return command_line(program, sys.argv[1:])
 
 
@@ -542,6 +557,6 @@ def add_pipeline_results(report: Mapping, markdown: str, preset: str, run_dir: s
             "rows": [{"metric": r["metric"], column: r.get(column)} for r in report["rows"]],
             "report_markdown": markdown,
         }
-        facts["pipeline"] = {"preset": preset, "command": process_command_line(), "settings": settings}
+        facts["pipeline"] = {"preset": preset, "command": process_command_line(), "settings": redact(settings)}
         written.append(str(write_model_card(facts_file.parent, facts)))
     return written

@@ -55,7 +55,7 @@ from rmr1_utils.runlog import read_log
 from rmr1_utils.stage import non_negative_int, parse_stage_args, stage_parser
 
 
-def parse_stage_configs(preset: PipelinePreset, run_dir: Path, quiet: bool = False) -> dict[str, tuple]:
+def parse_stage_configs(preset: PipelinePreset, run_dir: Path, quiet: bool = False) -> tuple[dict[str, tuple], dict[str, list]]:
     """The distill and GRPO configs of a run, parsed once, before the first stage.
 
     Each training stage is then called with its parsed ``(script, training, model)`` dataclasses
@@ -69,7 +69,8 @@ def parse_stage_configs(preset: PipelinePreset, run_dir: Path, quiet: bool = Fal
         quiet: no progress bars.
 
     Returns:
-        ``{"distill": (DistillScriptArguments, DistillConfig, ModelConfig), "grpo": (...)}``.
+        ``(configs, argvs)``: ``{"distill": (DistillScriptArguments, DistillConfig, ModelConfig), "grpo": (...)}``
+        and each stage's equivalent ``rmr1 distill``/``rmr1 grpo`` arguments (the command its model card records).
 
     Raises:
         DataError: the recipe and the key that does not parse.
@@ -78,6 +79,7 @@ def parse_stage_configs(preset: PipelinePreset, run_dir: Path, quiet: bool = Fal
 
     quiet_args = ["--disable_tqdm", "true"] if quiet else []
     configs: dict[str, tuple] = {}
+    argvs: dict[str, list] = {}
     model = preset.model
     for name, stage, recipe, overrides, data in (
         ("distill", distill, preset.distill_recipe, preset.distill_overrides, run_dir / "traces"),
@@ -86,12 +88,12 @@ def parse_stage_configs(preset: PipelinePreset, run_dir: Path, quiet: bool = Fal
         args = ["--config", recipe, "--model_name_or_path", model, "--output_dir", str(run_dir / name),
                 "--dataset_path", str(data), "--seed", str(preset.seed), *_overrides(overrides), *quiet_args]  # fmt: skip
         try:
-            configs[name] = stage.parse_args(args)
+            configs[name], argvs[name] = stage.parse_args(args), args
         except DataError as e:
             raise DataError(f"{name}_overrides (on recipe {recipe!r}): {e}") from None
         script_args, training_args, _ = configs[name]
         model = script_args.export_dir or str(Path(training_args.output_dir) / "final")  # where the next stage starts
-    return configs
+    return configs, argvs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +185,7 @@ def stage_traces(run: Run, out: Path) -> dict:
 def stage_distill(run: Run, out: Path) -> dict:
     from rmr1_utils import distill  # TRL and torch load only when training runs
 
-    report = distill.main(run.configs["distill"])
+    report = distill.main(run.configs["distill"], argv=run.argvs["distill"])
     return {k: report[k] for k in ("export_dir", "train_loss", "log_history", "train_examples", "dropped_too_long", "runtime_s")}
 
 
@@ -198,7 +200,7 @@ def stage_grpo(run: Run, out: Path) -> dict:
         callbacks.append(held_out_evaluation(run, out / "held-out-curve", preset.grpo_eval_every))
     from rmr1_utils import grpo  # TRL and torch load only when training runs
 
-    report = grpo.main(run.configs["grpo"], callbacks=callbacks)
+    report = grpo.main(run.configs["grpo"], callbacks=callbacks, argv=run.argvs["grpo"])
     keep = ("export_dir", "log_history", "summary", "train_tasks", "dropped_too_long", "rollout", "runtime_s")
     result = {k: report[k] for k in keep}
     if callbacks:
@@ -243,7 +245,7 @@ def _ship_one(run: Run, name: str, export: str, out: Path) -> dict:
         "base_model": preset.model,
         "stage": "distill" if name.endswith("-distilled") else "grpo",
         "command": f"rmr1 pipeline --preset {run.preset_name}",
-        "preset": dataclasses.asdict(preset),
+        "preset": model_card.redact(dataclasses.asdict(preset)),
         "compression": {"rank": preset.ship_rank, **stats},
     }
     compact.save_judge(folder, tensors, card)
@@ -333,7 +335,7 @@ def run_pipeline(preset: PipelinePreset, out: str | Path, force: bool = False, q
         The report (see :func:`write_report`); also ``report.json`` and ``report.md``.
     """
     run = Run(preset, Path(out), quiet, preset_name=name)
-    run.configs = parse_stage_configs(preset, run.dir, quiet)
+    run.configs, run.argvs = parse_stage_configs(preset, run.dir, quiet)
     run.dir.mkdir(parents=True, exist_ok=True)
     if force:
         for marker in run.dir.glob("*/stage.json"):

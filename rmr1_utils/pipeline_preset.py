@@ -184,6 +184,8 @@ class Run:
     preset_name: str = "custom"
     #: The training stages' parsed configs (:func:`rmr1_utils.pipeline.parse_stage_configs`).
     configs: dict[str, tuple] = field(default_factory=dict)
+    #: Each training stage's equivalent command-line arguments (recorded on its model card).
+    argvs: dict[str, list] = field(default_factory=dict)
 
     def say(self, text: str) -> None:
         if not self.quiet:

@@ -32,7 +32,7 @@ def accuracy_interval(log: Sequence[dict], preset: PipelinePreset):
 
 def held_out_curve(run: Run) -> list[dict]:
     """GRPO's held-out curve: step 0 is the distilled judge (its evaluation of the same set), then
-    the points :func:`held_out_evaluation` measured during training."""
+    the points :func:`~rmr1_utils.pipeline.held_out_evaluation` measured during training."""
     points = run.results.get("grpo", {}).get("held_out_curve") or []
     name = run.preset.grpo_eval_set or run.preset.headline_sets[0]
     log = read_log(run.dir / "eval-distill" / _slug(name) / "log.jsonl") if "eval-distill" in run.results else []

@@ -212,7 +212,7 @@ def plot_intervals(rows: Sequence[Mapping], series: Sequence[str], title: str = 
 
     Args:
         rows: rows with ``metric`` and, per series, an interval ``{"value", "low", "high"}``
-            (:func:`rmr1_utils.pipeline.report_rows`).
+            (:func:`rmr1_utils.pipeline_report.report_rows`).
         series: the columns to draw, in order.
         title: the figure title.
 

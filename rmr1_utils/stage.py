@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from rmr1_utils.resources import resolve_data_path
+
 
 class StageArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr (exit code 2), not the usage block and then the error.
@@ -101,8 +103,6 @@ def data_path(text: str) -> str:
         the bundled file it names (``data/bench/rmbench_sample.jsonl`` after ``pip install``; see
         :func:`rmr1_utils.resources.resolve_data_path`).
     """
-    from rmr1_utils.resources import resolve_data_path
-
     resolved = resolve_data_path(text)
     return text if resolved == Path(text) else str(resolved)
 

@@ -68,7 +68,7 @@ def to_json(summary: dict, indent: int | None = 2) -> str:
     """A summary as strict JSON (RFC 8259): a metric that could not be measured is ``null``.
 
     Args:
-        summary: what :func:`score` or :func:`run_evaluation` returned.
+        summary: what :func:`score` or :func:`~rmr1_utils.evaluate.run_evaluation` returned.
         indent: JSON indentation.
 
     Returns:
@@ -105,7 +105,7 @@ def format_scores(summary: dict) -> str:
     then sections/domains/categories/subsets/languages, each with its interval and baselines.
 
     Args:
-        summary: what :func:`score` or :func:`run_evaluation` returned (or its JSON, ``null`` read as n/a).
+        summary: what :func:`score` or :func:`~rmr1_utils.evaluate.run_evaluation` returned (or its JSON, ``null`` read as n/a).
 
     Returns:
         The table, one metric per line.

@@ -22,6 +22,7 @@ from rmr1_utils.model_card import (
     base_model_of,
     command_line,
     read_card_metadata,
+    redact,
     secret_values,
 )
 from rmr1_utils.models import EMBEDDED_HUB_ID
@@ -118,6 +119,14 @@ def test_the_cli_snippet_judges(distilled, tmp_path, monkeypatch, capsys):
 def test_secret_flags_are_hidden_but_variable_names_are_kept(monkeypatch):
     line = command_line("rmr1 grpo", ["--hub_token", "abc", "--api-key=xyz", "--api-key-env", "MY_KEY", "--lr", "1"])
     assert line == "rmr1 grpo --hub_token *** --api-key=*** --api-key-env MY_KEY --lr 1"
+    # a secret key in a --set value is hidden; flags whose name only contains "token" are not secrets
+    line = command_line("rmr1 pipeline", ["--set", "distill_overrides.hub_token=hf_abc", "--max_new_tokens", "8",
+                                          "--side_token_weight", "2"])  # fmt: skip
+    assert line == "rmr1 pipeline --set distill_overrides.hub_token=*** --max_new_tokens 8 --side_token_weight 2"
+    assert redact({"grpo_overrides": {"hub_token": "hf_abc", "max_steps": 2}, "seed": 1}) == {
+        "grpo_overrides": {"hub_token": "***", "max_steps": 2},
+        "seed": 1,
+    }
     monkeypatch.setenv("MY_API_KEY", "sk-0123456789")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false-and-long")  # a word containing TOKEN is no secret
     assert "sk-0123456789" in secret_values() and "false-and-long" not in secret_values()
@@ -152,7 +161,8 @@ def test_grpo_export_card_names_the_base_model_through_the_distilled_folder(dist
 def test_pipeline_results_are_added_to_the_card(distilled, tmp_path):
     export = tmp_path / "final"
     shutil.copytree(distilled["export"], export)
-    (tmp_path / "run.json").write_text(json.dumps({"model": "tiny-random", "seed": 42}))
+    settings = {"model": "tiny-random", "seed": 42, "distill_overrides": {"hub_token": "hf_not_on_the_card"}}
+    (tmp_path / "run.json").write_text(json.dumps(settings))
     interval = {"value": 0.75, "low": 0.5, "high": 1.0, "n": 8, "clusters": 4, "level": 0.95}
     report = {
         "columns": ["base", "final"],
@@ -169,7 +179,8 @@ def test_pipeline_results_are_added_to_the_card(distilled, tmp_path):
     assert "## Held-out evaluation" in card and "preset `smoke`" in card
     assert "| accuracy | 0.750 [0.500, 1.000] (8 judgements, 4 pairs) |" in card
     assert "| format compliance | 0.875 |" in card and "| position consistency | 0.500 |" in card
-    assert '"model": "tiny-random"' in card  # the run's settings
+    assert '"model": "tiny-random"' in card  # the run's settings, without their secrets
+    assert "hf_not_on_the_card" not in card + (export / "rmr1_card.json").read_text(encoding="utf-8")
     assert card.index("## Held-out evaluation") < card.index("## The command that made it")
 
 

@@ -23,7 +23,7 @@ STAGES = ("data", "eval-base", "traces", "distill", "eval-distill", "grpo", "eva
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
 def test_every_preset_loads_and_its_stage_configs_parse_once(path, tmp_path):
     preset, _ = load_preset(str(path))
-    configs = parse_stage_configs(preset, tmp_path / "run", quiet=True)
+    configs, argvs = parse_stage_configs(preset, tmp_path / "run", quiet=True)
     (distill_script, distill_args, distill_model), (grpo_script, grpo_args, grpo_model) = configs["distill"], configs["grpo"]
     for overrides, parsed in ((preset.distill_overrides, configs["distill"]), (preset.grpo_overrides, configs["grpo"])):
         for key, value in overrides.items():
@@ -36,6 +36,7 @@ def test_every_preset_loads_and_its_stage_configs_parse_once(path, tmp_path):
     )
     assert grpo_model.model_name_or_path == (distill_script.export_dir or str(tmp_path / "run" / "distill" / "final"))
     assert distill_args.seed == grpo_args.seed == preset.seed and distill_args.disable_tqdm and grpo_args.disable_tqdm
+    assert argvs["distill"][:2] == ["--config", preset.distill_recipe] and argvs["grpo"][:2] == ["--config", preset.grpo_recipe]
     for path in preset.eval_sets.values():
         assert path.startswith(DATA_PREFIX) or (DATA_DIR.parent / path).exists(), path
     for selection in preset.extra_traces:
@@ -179,6 +180,7 @@ def test_smoke_pipeline_end_to_end_and_resume(tmp_path):
         card = (out / stage / "final" / "README.md").read_text()
         assert f"being the **{column}** column" in card
         assert "## Held-out evaluation" in card and "| accuracy | " in card and "preset `smoke`" in card
+        assert f"rmr1 {stage} --config tiny-cpu --model_name_or_path" in card  # the stage's own command
 
     # Resume: finished stages are skipped; a removed marker reruns only that stage.
     before = {name: (out / name / "stage.json").stat().st_mtime_ns for name in STAGES}
