@@ -23,8 +23,9 @@ import json
 from pathlib import Path
 
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.resources import cache_root, source_checkout
 
-#: Where shipped judges live (inside the package, so they install with it).
+#: Where the course's shipped judges live (inside the package, so they install with it).
 JUDGES_DIR = Path(__file__).resolve().parent / "judges"
 
 #: The delta file and the description of a shipped judge.
@@ -32,11 +33,21 @@ DELTA_FILE = "delta.safetensors"
 CARD_FILE = "judge.json"
 
 
+def ship_folder() -> Path:
+    """Where a judge trained here is shipped (``rmr1 pipeline`` with ``ship_as``): the package's
+    :data:`JUDGES_DIR` in a source checkout (committed with the course), else ``$RMR1_CACHE/judges``
+    — an installed package (``pip install``, Colab) is never written to."""
+    return JUDGES_DIR if source_checkout() is not None else cache_root() / "judges"
+
+
 def shipped_judges() -> dict[str, Path]:
-    """Shipped judge names → their folders (each with ``delta.safetensors`` and ``judge.json``)."""
-    if not JUDGES_DIR.is_dir():
-        return {}
-    return {p.name: p for p in sorted(JUDGES_DIR.iterdir()) if (p / DELTA_FILE).exists() and (p / CARD_FILE).exists()}
+    """Shipped judge names → their folders (each with ``delta.safetensors`` and ``judge.json``): the
+    package's, then those shipped into :func:`ship_folder` (a name found in both: the latter)."""
+    found = {}
+    for folder in dict.fromkeys((JUDGES_DIR, ship_folder())):
+        if folder.is_dir():
+            found.update({p.name: p for p in sorted(folder.iterdir()) if (p / DELTA_FILE).exists() and (p / CARD_FILE).exists()})
+    return found
 
 
 def compress(base_model, trained_model, rank: int) -> tuple[dict, dict]:

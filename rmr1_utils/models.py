@@ -30,6 +30,7 @@ from typing import Any
 from rmr1_utils.compact import CARD_FILE, DELTA_FILE, apply_delta, shipped_judges
 from rmr1_utils.errors import ModelNotFoundError
 from rmr1_utils.hub import GATED, MISSING, OK, hub_status
+from rmr1_utils.resources import cache_root
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +52,6 @@ _COMPLETE_MARKER = ".rmr1-complete"
 # ---------------------------------------------------------------------------------------------
 # Cache folders
 # ---------------------------------------------------------------------------------------------
-
-
-def cache_root() -> Path:
-    """Root of rmr1's cache: ``$RMR1_CACHE`` or ``~/.cache/rmr1``."""
-    return Path(os.environ.get("RMR1_CACHE") or Path.home() / ".cache" / "rmr1").expanduser()
 
 
 def _publish(build_dir: Path, target: Path) -> Path:

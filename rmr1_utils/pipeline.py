@@ -213,7 +213,8 @@ def stage_eval_final(run: Run, out: Path) -> dict:
 
 
 def stage_ship(run: Run, out: Path) -> dict:
-    """Compress the final judge into ``rmr1_utils/judges/<ship_as>/`` and measure the compressed one.
+    """Compress the final judge into ``rmr1_utils/judges/<ship_as>/`` (:func:`~rmr1_utils.compact.ship_folder`:
+    ``$RMR1_CACHE/judges/`` for an installed package) and measure the compressed one.
 
     With ``ship_distilled`` the distilled judge goes beside it as ``<ship_as>-distilled`` (lesson 04
     starts GRPO from it). Each card (``judge.json``) records the base model, the command, the
@@ -239,7 +240,7 @@ def _ship_one(run: Run, name: str, export: str, out: Path) -> dict:
     trained, _ = load_model_and_tokenizer(export, device="cpu", dtype=torch.float32)
     tensors, stats = compact.compress(base, trained, preset.ship_rank)
     del base, trained
-    folder = compact.JUDGES_DIR / name
+    folder = compact.ship_folder() / name
     card = {
         "name": name,
         "base_model": preset.model,

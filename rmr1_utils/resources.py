@@ -1,4 +1,4 @@
-"""Where the bundled course files are: ``recipes/``, ``data/`` and ``notebooks/expected.json``.
+"""Where the bundled course files are (``recipes/``, ``data/``, ``notebooks/expected.json``), and rmr1's cache.
 
 In a source checkout they sit at the repository root, where the README, the lessons and the Makefile
 name them (``recipes/pipeline/cpu.yaml``, ``data/raw/…``). A wheel carries a copy of them in
@@ -13,6 +13,7 @@ Standard library only: ``rmr1 --help`` imports this module.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -48,3 +49,8 @@ def resolve_data_path(path: str | Path) -> Path:
         return p
     bundled = bundled_root() / p
     return bundled if bundled.exists() else p
+
+
+def cache_root() -> Path:
+    """Root of rmr1's cache: ``$RMR1_CACHE`` or ``~/.cache/rmr1``."""
+    return Path(os.environ.get("RMR1_CACHE") or Path.home() / ".cache" / "rmr1").expanduser()

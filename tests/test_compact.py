@@ -68,3 +68,17 @@ def test_saved_judge_loads_by_name(tmp_path, monkeypatch):
     assert torch.equal(loaded.model.norm.weight, trained.model.norm.weight)
     with pytest.raises(ModelNotFoundError):
         models.shipped_judge_path("no-such-judge")
+
+
+def test_an_installed_package_ships_into_the_cache_and_still_lists_its_own_judges(tmp_path, monkeypatch):
+    from rmr1_utils import compact
+
+    package, cache = tmp_path / "site-packages" / "judges", tmp_path / "cache"
+    monkeypatch.setattr(compact, "JUDGES_DIR", package)
+    monkeypatch.setenv("RMR1_CACHE", str(cache))
+    save_judge(package / "course-judge", {}, {"name": "course-judge"})
+    assert compact.ship_folder() == package  # a source checkout: shipped with the course
+    monkeypatch.setattr(compact, "source_checkout", lambda: None)  # as after pip install
+    assert compact.ship_folder() == cache / "judges"
+    save_judge(compact.ship_folder() / "my-judge", {}, {"name": "my-judge"})
+    assert shipped_judges() == {"course-judge": package / "course-judge", "my-judge": cache / "judges" / "my-judge"}
