@@ -44,7 +44,7 @@ from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 from rmr1_utils.data import load_judge_tasks
 from rmr1_utils.errors import RMR1Error
 from rmr1_utils.generation.kv_cache import common_prefix_length
-from rmr1_utils.model_card import finish_export, prompt_style, stage_argv
+from rmr1_utils.model_card import finish_export, prompt_style
 from rmr1_utils.resources import resolve_data_path
 from rmr1_utils.training import (
     RECIPES_ROOT,
@@ -350,7 +350,7 @@ def main(args=None, argv: Sequence[str] | None = None) -> dict:
         "trainable_parameters", "runtime_s", "card"}`` (``card``: the export's model card,
         :mod:`rmr1_utils.model_card`), and ``hub`` (repo id, commit) when ``push_to_hub`` pushed it.
     """
-    script_args, training_args, model_args = stage_arguments(args, parse_args)
+    (script_args, training_args, model_args), argv = stage_arguments(args, parse_args, argv)
 
     model, tokenizer = load_trainable_model(model_args, training_args)
     train_dataset, dropped = load_sft_dataset(
@@ -391,7 +391,7 @@ def main(args=None, argv: Sequence[str] | None = None) -> dict:
             "distill",
             (script_args, training_args, model_args),
             report,
-            argv if argv is not None else stage_argv(args),
+            argv,
             style,
         )
     )

@@ -58,7 +58,7 @@ from rmr1_utils.errors import RMR1Error
 from rmr1_utils.generation import backend_for
 from rmr1_utils.generation.interface import prompt_ids
 from rmr1_utils.generation.vllm import vllm_available
-from rmr1_utils.model_card import finish_export, prompt_style, stage_argv
+from rmr1_utils.model_card import finish_export, prompt_style
 from rmr1_utils.rating import RatingJudge, rating_reward
 from rmr1_utils.resources import resolve_data_path
 from rmr1_utils.rollouts import SUPPORTED_GENERATION_KWARGS, GroupRollout
@@ -503,7 +503,7 @@ def main(args=None, callbacks=None, argv: Sequence[str] | None = None) -> dict:
         :mod:`rmr1_utils.model_card`), ``hub`` (repo id, commit) when ``push_to_hub`` pushed it;
         also written to ``<output_dir>/grpo_report.json``.
     """
-    script_args, training_args, model_args = stage_arguments(args, parse_args)
+    (script_args, training_args, model_args), argv = stage_arguments(args, parse_args, argv)
     trainer, dropped = build_trainer(script_args, training_args, model_args, callbacks)
     result, export_dir, trainable, ranks = train_and_export(
         trainer, training_args, model_args, script_args.export_dir, script_args.merge_lora
@@ -530,7 +530,7 @@ def main(args=None, callbacks=None, argv: Sequence[str] | None = None) -> dict:
             "grpo",
             (script_args, training_args, model_args),
             report,
-            argv if argv is not None else stage_argv(args),
+            argv,
             style,
         )
     )

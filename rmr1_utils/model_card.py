@@ -521,13 +521,6 @@ def finish_export(trainer, stage: str, args: tuple, report: dict, argv: Sequence
     return result
 
 
-def stage_argv(args) -> list[str] | None:
-    """The arguments a stage's ``main`` parses (``None``: it was given parsed dataclasses)."""
-    if isinstance(args, tuple):
-        return None
-    return list(sys.argv[1:] if args is None else args)
-
-
 def add_pipeline_results(report: Mapping, markdown: str, preset: str, run_dir: str | Path) -> list[str]:
     """Add a finished pipeline's held-out metrics to the cards of the models it trained.
 

@@ -290,14 +290,22 @@ def parse_trl_args(dataclass_types: tuple, stage: str, args: Sequence[str] | Non
         raise DataError(f"{config}: {e}" if config is not None else str(e)) from None
 
 
-def stage_arguments(args, parse) -> tuple:
-    """A training stage's three parsed dataclasses, from what its ``main`` was given.
+def stage_arguments(args, parse, argv: Sequence[str] | None = None) -> tuple[tuple, list[str] | None]:
+    """A training stage's three parsed dataclasses, and the command-line arguments that made them.
 
     Args:
-        args: the tuple of parsed dataclasses (returned as is), an argv list, or ``None`` (``sys.argv``).
+        args: the tuple of parsed dataclasses (used as is), an argv list, or ``None`` (``sys.argv``).
         parse: the stage's ``parse_args``.
+        argv: for parsed dataclasses, the equivalent arguments when the caller knows them (the pipeline).
+
+    Returns:
+        ``((script_args, training_args, model_args), argv)``; ``argv`` is ``None`` for dataclasses
+        given without it (the model card then lists the recipe's fields instead of a command).
     """
-    return args if isinstance(args, tuple) else parse(args)
+    if isinstance(args, tuple):
+        return args, (list(argv) if argv is not None else None)
+    args = list(sys.argv[1:] if args is None else args)
+    return parse(args), args
 
 
 def quantization_of(model_args) -> str | None:
