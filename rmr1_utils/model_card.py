@@ -470,10 +470,10 @@ def write_model_card(export_dir: str | Path, facts: Mapping) -> Path:
     export_dir = Path(export_dir)
     name = facts.get("name") or (facts.get("repo_id") or "").split("/")[-1] or export_dir.resolve().parent.name
     facts = {**facts, "export_dir": facts.get("export_dir") or str(export_dir.resolve()), "name": name}
-    text = scrub(render_card(facts), secret_values())
-    (export_dir / FACTS_FILE).write_text(scrub(json.dumps(facts, indent=2), secret_values()) + "\n", encoding="utf-8")
+    secrets = secret_values()
+    (export_dir / FACTS_FILE).write_text(scrub(json.dumps(facts, indent=2), secrets) + "\n", encoding="utf-8")
     path = export_dir / CARD_FILE
-    path.write_text(text, encoding="utf-8")
+    path.write_text(scrub(render_card(facts), secrets), encoding="utf-8")
     return path
 
 
