@@ -5,7 +5,7 @@ same traces (the first ``steps × batch`` records of ``data/traces/cor_traces.js
 epoch, so both see every example once) for the same number of optimizer steps and batch size:
 
 (a) baseline: TRL ``SFTTrainer`` + ``SFTConfig`` defaults, made CPU-safe the way ``rmr1 distill``
-    does it (:func:`rmr1_utils.training.make_cpu_safe`: no bf16, no gradient checkpointing), with
+    does it (:func:`rmr1_utils.training.resolve_device_settings`: no bf16, no gradient checkpointing), with
     ``max_length`` raised to fit the data (TRL's default 1024 would cut every trace away) and the
     same per-device batch size (TRL's default 8 does not fit in 24 GiB at these lengths);
 (b) ours: :class:`rmr1_utils.distill.DistillTrainer` + :class:`~rmr1_utils.distill.DistillConfig`
@@ -79,7 +79,7 @@ def run_arm(name: str, model_name: str, data: str, steps: int, batch: int, max_l
 
     from rmr1_utils.distill import DistillConfig, DistillTrainer, load_sft_dataset
     from rmr1_utils.models import load_model_and_tokenizer
-    from rmr1_utils.training import make_cpu_safe
+    from rmr1_utils.training import resolve_device_settings
 
     torch.manual_seed(seed)
     model, tokenizer = load_model_and_tokenizer(model_name, device="cpu")
@@ -92,7 +92,7 @@ def run_arm(name: str, model_name: str, data: str, steps: int, batch: int, max_l
     if name == "trl-defaults":
         args = SFTConfig(**common, bf16=False)
         args.gradient_checkpointing = None
-        make_cpu_safe(args)  # the same CPU-safe rule rmr1 distill applies
+        resolve_device_settings(args)  # the same CPU-safe rule rmr1 distill applies
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     else:
         args = DistillConfig(**common, train_sampling_strategy="group_by_length", share_prompt_prefix=True)

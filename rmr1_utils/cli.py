@@ -31,6 +31,8 @@ STAGES: dict[str, str] = {
     "grpo": "rmr1_utils.grpo",
     "pipeline": "rmr1_utils.pipeline",
     "best-of-n": "rmr1_utils.reasrm",
+    "plan": "rmr1_utils.plan",
+    "env": "rmr1_utils.env",
 }
 
 #: Training stages parse their own arguments with TRL's ``TrlParser`` (``--config RECIPE.yaml``

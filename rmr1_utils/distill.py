@@ -43,6 +43,7 @@ from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 
 from rmr1_utils.data import load_judge_tasks
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.export import train_and_export
 from rmr1_utils.generation.kv_cache import common_prefix_length
 from rmr1_utils.model_card import finish_export, prompt_style
 from rmr1_utils.resources import resolve_data_path
@@ -55,7 +56,7 @@ from rmr1_utils.training import (
     parse_trl_args,
     shared_prefix_inputs,
     stage_arguments,
-    train_and_export,
+    supervised_positions_only,
     write_report,
 )
 
@@ -192,26 +193,6 @@ def shared_prefix_length(input_ids, attention_mask, labels, minimum: int = 1) ->
     shortest = int(attention_mask.sum(dim=1).min())
     length = min(common, first_label - 1, shortest - 1)
     return length if length >= minimum else 0
-
-
-@contextlib.contextmanager
-def supervised_positions_only():
-    """Score only the supervised positions in TRL's fused LM head, on every device.
-
-    TRL's fused head (``add_fused_lm_head``) gathers the positions whose label is not ``-100``
-    before the vocabulary projection on Triton devices, but scores *every* position elsewhere (to
-    keep tile shapes fixed for compilers such as Neuron's). On CPU that projects the prompt and the
-    padding through the 49,152-word head too: a third of a distillation step here. The gathered
-    path is the same arithmetic on fewer rows (same loss and gradients, tested), so we select it.
-    """
-    import trl.trainer.utils as trl_utils
-
-    original = trl_utils._use_triton
-    trl_utils._use_triton = lambda device: device.type == "cpu" or original(device)
-    try:
-        yield
-    finally:
-        trl_utils._use_triton = original
 
 
 @contextlib.contextmanager

@@ -28,9 +28,12 @@ What the stage does:
   ``share_prompt_prefix`` the log-prob forward runs each group's prompt once, with gradients, and
   the completions attend to its repeated KV cache (same log-probs and gradients as the plain
   forward, tested) — the same helper as ``rmr1 distill`` (:func:`~rmr1_utils.training.shared_prefix_inputs`).
-* **vLLM on GPU.** ``use_vllm: true`` with ``vllm_mode: colocate`` (one GPU) or ``server``
-  (``trl vllm-serve --model …`` on its own GPU) replaces both rollout paths; vLLM is imported by
-  TRL only then.
+* **vLLM on GPU.** ``use_vllm: true`` with ``vllm_mode: colocate`` (one GPU, vLLM taking
+  ``vllm_gpu_memory_utilization`` of it) or ``server`` (``trl vllm-serve --model …`` on its own GPU)
+  replaces both rollout paths; vLLM is imported by TRL only then. A 4/8-bit (QLoRA) model works
+  with colocate only, and a server is refused for it in one line (:func:`check_vllm_mode`).
+* **Under FSDP** the group sampler is off (its data-dependent decoding would desynchronise the
+  ranks' parameter gathers) and TRL's ``generate`` samples, with the ranks kept in step.
 
 How we differ from the paper: RM-R1 runs GRPO in verl on 8×H100 (lr 1e-6, n = 7, low-variance KL
 with coefficient 1e-3, no entropy bonus, temperature 1, constant lr, rollout batch 1024, prompts
@@ -55,6 +58,7 @@ from trl import GRPOConfig, GRPOTrainer, ModelConfig, get_peft_config
 from rmr1_utils import reasrm
 from rmr1_utils.data import iter_jsonl, load_judge_tasks, read_jsonl
 from rmr1_utils.errors import RMR1Error
+from rmr1_utils.export import train_and_export
 from rmr1_utils.generation import backend_for
 from rmr1_utils.generation.interface import prompt_ids
 from rmr1_utils.generation.vllm import vllm_available
@@ -69,10 +73,12 @@ from rmr1_utils.training import (
     pair_groups,
     pair_order_batches,
     parse_trl_args,
+    quantization_of,
+    sharded_training,
     shared_prefix_inputs,
     stage_arguments,
     summarize_log,
-    train_and_export,
+    supervised_positions_only,
     write_report,
 )
 
@@ -345,9 +351,10 @@ class RMR1GRPOTrainer(GRPOTrainer):
             or any(v is not None for v in multimodal.values())
             or prompt_length - 1 < getattr(args, "min_shared_prefix", 1)
         ):
-            return super()._get_per_token_logps_and_entropies(
-                model, input_ids, attention_mask, logits_to_keep, batch_size, compute_entropy, compute_aux_loss, **multimodal
-            )
+            with supervised_positions_only():
+                return super()._get_per_token_logps_and_entropies(
+                    model, input_ids, attention_mask, logits_to_keep, batch_size, compute_entropy, compute_aux_loss, **multimodal
+                )
         import torch
 
         batch_size = batch_size or input_ids.size(0)
@@ -365,9 +372,10 @@ class RMR1GRPOTrainer(GRPOTrainer):
                 entropies.append(ent)
             if singles:  # rows alone with their prompt: one plain batched forward
                 index = torch.tensor(singles, device=ids.device)
-                lp, ent, _ = super()._get_per_token_logps_and_entropies(
-                    model, ids[index], mask[index], logits_to_keep, compute_entropy=compute_entropy
-                )
+                with supervised_positions_only():
+                    lp, ent, _ = super()._get_per_token_logps_and_entropies(
+                        model, ids[index], mask[index], logits_to_keep, compute_entropy=compute_entropy
+                    )
                 order += singles
                 logps.append(lp)
                 entropies.append(ent)
@@ -435,6 +443,25 @@ def check_generation_kwargs(config: RMR1GRPOConfig) -> None:
         )
 
 
+def check_vllm_mode(config: RMR1GRPOConfig, model_args: ModelConfig) -> None:
+    """Fail early, in one line, on vLLM settings that cannot work.
+
+    Raises:
+        RMR1Error: vLLM is not installed; or a 4/8-bit (QLoRA) model with a vLLM *server* — TRL
+            cannot send quantized weights to a server (only ``vllm_mode: colocate`` loads the base
+            quantized in the same process and merges the adapters into it).
+    """
+    if not config.use_vllm:
+        return
+    if config.vllm_mode == "server" and quantization_of(model_args):
+        raise RMR1Error(
+            "vllm_mode: server cannot serve a 4/8-bit (QLoRA) model: use vllm_mode: colocate (vLLM in the training "
+            "process, sharing the GPU: set vllm_gpu_memory_utilization), or train without load_in_4bit/load_in_8bit"
+        )
+    if not vllm_available():
+        raise RMR1Error("use_vllm: true needs vLLM (GPU machines: pip install -e .[gpu]); or set use_vllm: false")
+
+
 def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfig, model_args: ModelConfig, callbacks=None):
     """The model, data, rewards and trainer of a run, ready to ``train()``.
 
@@ -446,9 +473,7 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
         ``(trainer, dropped)``: the trainer and the number of tasks dropped as too long.
     """
     check_generation_kwargs(training_args)
-    if training_args.use_vllm:
-        if not vllm_available():
-            raise RMR1Error("use_vllm: true needs vLLM (GPU machines: pip install -e .[gpu]); or set use_vllm: false")
+    check_vllm_mode(training_args, model_args)
     model, tokenizer = load_trainable_model(model_args, training_args)
     train_dataset, dropped = load_grpo_dataset(
         script_args.dataset_path,
@@ -471,7 +496,13 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
         eval_dataset, _ = load_grpo_dataset(script_args.eval_dataset_path, tokenizer, script_args.max_prompt_length, split="test")
     rollout = None
     if training_args.group_rollout and not training_args.use_vllm:
-        rollout = GroupRollout(seed=training_args.seed, min_shared_prefix=training_args.min_shared_prefix)
+        if sharded_training(training_args) == "fsdp":
+            # FSDP gathers each layer's weights collectively at every forward: the group sampler's
+            # data-dependent number of decoding steps would leave the ranks waiting on each other.
+            # TRL's generate keeps them in step (synced_gpus).
+            logger.warning("group_rollout is off under FSDP: rollouts use TRL's generate, which keeps the ranks in step")
+        else:
+            rollout = GroupRollout(seed=training_args.seed, min_shared_prefix=training_args.min_shared_prefix)
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is "experimental" in TRL 1.16
     trainer = RMR1GRPOTrainer(
         model=model,

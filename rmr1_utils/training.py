@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -21,37 +22,123 @@ from typing import NoReturn
 from rmr1_utils.config_files import RECIPES_ROOT, check_trl_config, recipe_path  # noqa: F401 - RECIPES_ROOT is imported from here by stages
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.models import load_model_and_tokenizer
+from rmr1_utils.precision import CPU, DeviceInfo, Precision, assumed_gpu_elsewhere, choose_precision, detect_device
 
 
-def make_cpu_safe(args) -> None:
-    """Resolve automatic precision and checkpointing for the device at hand (in place).
+def sharded_training(args=None) -> str | None:
+    """How the parameters are sharded across processes, from what the launcher set.
 
-    On CPU, bf16/fp16 are turned off (bf16 is emulated and ~4× slower; fp16 is unsupported),
-    gradient checkpointing is off unless set to ``True`` explicitly, and ``use_cpu`` is set so
-    several CPU processes form one data-parallel group. On CUDA, ``None`` means bf16
-    where supported (else fp16) and gradient checkpointing on (TRL's default).
+    ``accelerate launch`` with ``recipes/accelerate/fsdp.yaml`` or ``deepspeed_zero3.yaml`` sets
+    ``ACCELERATE_USE_FSDP`` / ``ACCELERATE_USE_DEEPSPEED`` + ``ACCELERATE_DEEPSPEED_ZERO_STAGE``; a
+    trainer config may also carry ``fsdp``/``deepspeed`` itself.
 
     Args:
-        args: a ``TrainingArguments``-like object whose ``bf16``/``gradient_checkpointing`` may be
-            ``None`` (automatic).
-    """
-    import torch
+        args: a ``TrainingArguments``-like object (its ``fsdp``/``deepspeed`` fields), or ``None``.
 
-    cuda = torch.cuda.is_available() and not getattr(args, "use_cpu", False)
-    if not cuda:
-        args.bf16, args.fp16 = False, False
-        if args.gradient_checkpointing is None:
-            args.gradient_checkpointing = False
+    Returns:
+        ``"fsdp"``, ``"zero3"`` or ``None`` (one process, DDP, ZeRO-1/2: every rank holds whole weights).
+    """
+    if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true" or getattr(args, "fsdp", None):
+        return "fsdp"
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true":
+        if os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE", "") == "3":
+            return "zero3"
+    deepspeed = getattr(args, "deepspeed", None)
+    if isinstance(deepspeed, dict) and deepspeed.get("zero_optimization", {}).get("stage") == 3:
+        return "zero3"
+    if isinstance(deepspeed, str) and Path(deepspeed).is_file():
+        config = json.loads(Path(deepspeed).read_text(encoding="utf-8"))
+        if config.get("zero_optimization", {}).get("stage") == 3:
+            return "zero3"
+    return None
+
+
+def resolve_device_settings(args, device: DeviceInfo | None = None) -> None:
+    """Resolve the automatic settings of a trainer config for the device at hand (in place).
+
+    * **Precision** (:func:`rmr1_utils.precision.choose_precision`): ``bf16``/``fp16`` ``None`` means
+      bf16 on GPUs of compute capability ≥ 8.0, fp16 below (a T4), neither on CPU; bf16 asked for on a
+      card without it is refused. What was asked is kept (``precision_request``) for the model's
+      dtype, decided when the model loads (:func:`training_precision`).
+    * **Prompt sharing and gradient checkpointing** cannot both be on (checkpointing recomputes a
+      layer without the shared prefix's KV cache), nor can sharing run under FSDP/ZeRO-3 (its extra,
+      data-dependent forward would desynchronise the ranks' parameter gathers). ``None`` means: on
+      GPU checkpointing, unless ``share_prompt_prefix: true`` was asked for; on CPU sharing, no
+      checkpointing (it costs time and saves little there). Both asked for is an error, not a silent
+      choice.
+    * On CPU, ``use_cpu`` is set so several CPU processes form one gloo group under
+      ``torchrun``/``accelerate launch``, and nothing is pinned.
+
+    Args:
+        args: a ``TrainingArguments``-like object whose ``bf16``/``fp16``/``gradient_checkpointing``
+            (and ``share_prompt_prefix`` where it has one) may be ``None`` (automatic).
+        device: the device (default: detected; CPU when ``use_cpu``). Tests pass a GPU's
+            :class:`~rmr1_utils.precision.DeviceInfo` here, the one fact a CPU machine cannot measure.
+
+    Raises:
+        RMR1Error: bf16 asked for on a card without it; both sharing and checkpointing asked for;
+            sharing asked for under FSDP/ZeRO-3.
+    """
+    request = getattr(args, "precision_request", None) or (args.bf16, args.fp16)
+    object.__setattr__(args, "precision_request", request)
+    if device is None:
+        device = CPU if getattr(args, "use_cpu", False) else detect_device()
+    precision = choose_precision(device, bf16=request[0], fp16=request[1])
+    args.bf16, args.fp16 = precision.bf16, precision.fp16
+    if device.kind != "cuda":
         args.dataloader_pin_memory = False  # nothing to pin to without an accelerator
         # Tells accelerate this is a CPU run: under torchrun / `accelerate launch --multi_gpu`
         # the processes then join one gloo group (MULTI_CPU) instead of each training alone.
         args.use_cpu = True
-        return
-    if args.bf16 is None:
-        args.bf16 = torch.cuda.is_bf16_supported() and not args.fp16
-        args.fp16 = args.fp16 or not args.bf16
-    if args.gradient_checkpointing is None:
-        args.gradient_checkpointing = True
+    checkpointing, share = args.gradient_checkpointing, getattr(args, "share_prompt_prefix", False)
+    sharded = sharded_training(args)
+    if checkpointing and share:
+        raise RMR1Error(
+            "share_prompt_prefix and gradient_checkpointing cannot both be true (checkpointing recomputes each layer "
+            "without the shared prefix's cache): set one of them to false"
+        )
+    if share and sharded:
+        raise RMR1Error(
+            f"share_prompt_prefix: true cannot run under {'FSDP' if sharded == 'fsdp' else 'DeepSpeed ZeRO-3'} (its extra "
+            "forward would desynchronise the ranks' parameter gathers): set share_prompt_prefix: false"
+        )
+    if checkpointing is None:
+        checkpointing = device.kind == "cuda" and not share
+    args.gradient_checkpointing = bool(checkpointing)
+    if hasattr(args, "share_prompt_prefix") and share is None:
+        args.share_prompt_prefix = not checkpointing and not sharded
+
+
+def training_precision(model_args, training_args, device: DeviceInfo | None = None) -> Precision:
+    """The precision a training run loads its model in and trains with (one decision for both).
+
+    Args:
+        model_args: TRL ``ModelConfig`` (``dtype``, quantization, ``use_peft``).
+        training_args: the trainer config, after :func:`resolve_device_settings`.
+        device: the device (default: detected; CPU when ``use_cpu``).
+
+    Returns:
+        The :class:`~rmr1_utils.precision.Precision`.
+    """
+    if device is None:
+        device = CPU if training_args.use_cpu else detect_device()
+    quantization = quantization_of(model_args)
+    bf16, fp16 = getattr(training_args, "precision_request", (training_args.bf16, training_args.fp16))
+    return choose_precision(
+        device,
+        model_args.dtype,
+        quantization,
+        full_finetune=not quantization and not model_args.use_peft,
+        bf16=bf16,
+        fp16=fp16,
+    )
+
+
+def apply_precision(training_args, precision: Precision) -> None:
+    """Set the trainer's mixed-precision flags to ``precision`` (before the trainer is built)."""
+    training_args.bf16, training_args.fp16 = precision.bf16, precision.fp16
+    # TrainingArguments derives `mixed_precision` (what the Accelerator gets) from the flags when created.
+    training_args.mixed_precision = "fp16" if precision.fp16 else "bf16" if precision.bf16 else "no"
 
 
 @dataclass
@@ -59,9 +146,11 @@ class CPUSafeTrainingDefaults:
     """The settings both training stages change from TRL's defaults; mixed in before the TRL config.
 
     Attributes:
-        bf16: ``None`` = automatic (CUDA with bf16 support: on; elsewhere off).
-        gradient_checkpointing: ``None`` = automatic (CUDA: on; CPU: off).
-        share_prompt_prefix: run the prompt prefix a batch's rows share through the model once.
+        bf16, fp16: ``None`` = automatic (:func:`resolve_device_settings`: bf16 from compute
+            capability 8.0, fp16 below it, neither on CPU).
+        gradient_checkpointing: ``None`` = automatic (CUDA: on unless ``share_prompt_prefix: true``; CPU: off).
+        share_prompt_prefix: run the prompt prefix a batch's rows share through the model once
+            (``None`` = automatic: whenever checkpointing is off and the weights are not sharded).
         min_shared_prefix: shortest common prefix (tokens) worth sharing.
         detach_shared_prefix: run the shared prefix without gradients (a constant context, like a
             prompt cache): the loss is the same, the gradient drops only the path through the
@@ -84,9 +173,19 @@ class CPUSafeTrainingDefaults:
         disable_tqdm: keep the progress bar and per-step logs.
     """
 
-    bf16: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA with bf16, else off"})
-    gradient_checkpointing: bool | None = field(default=None, metadata={"help": "None = automatic: on for CUDA, off on CPU"})
-    share_prompt_prefix: bool = field(default=True, metadata={"help": "run the rows' shared prompt prefix once"})
+    bf16: bool | None = field(
+        default=None, metadata={"help": "None = automatic: on for GPUs of compute capability >= 8.0, else off"}
+    )
+    fp16: bool | None = field(
+        default=None, metadata={"help": "None = automatic: on for GPUs below compute capability 8.0 (a T4), else off"}
+    )
+    gradient_checkpointing: bool | None = field(
+        default=None, metadata={"help": "None = automatic: on for CUDA unless share_prompt_prefix: true; off on CPU"}
+    )
+    share_prompt_prefix: bool | None = field(
+        default=None,
+        metadata={"help": "run the rows' shared prompt prefix once (None = automatic: when not checkpointing or sharded)"},
+    )
     min_shared_prefix: int = field(default=32, metadata={"help": "shortest common prefix worth sharing"})
     detach_shared_prefix: bool = field(
         default=False, metadata={"help": "run the shared prefix without gradients (cheaper; not the exact gradient)"}
@@ -103,8 +202,37 @@ class CPUSafeTrainingDefaults:
     disable_tqdm: bool | None = field(default=False, metadata={"help": "hide the progress bar and per-step logs"})
 
     def __post_init__(self):
-        make_cpu_safe(self)
+        resolve_device_settings(self)
+        # `rmr1 plan` parses a GPU recipe on a machine without that GPU (an assumed device):
+        # transformers would refuse bf16 here, so its check sees bf16 off and the flag is put back.
+        planned_bf16 = self.bf16 if assumed_gpu_elsewhere() else None
+        if planned_bf16:
+            self.bf16 = False
         super().__post_init__()
+        if planned_bf16:
+            self.bf16 = True
+            self.mixed_precision = "bf16"
+
+
+@contextlib.contextmanager
+def supervised_positions_only():
+    """Score only the supervised positions in TRL's fused LM head, on every device.
+
+    TRL's fused head (``add_fused_lm_head``) gathers the positions whose label is not ``-100``
+    before the vocabulary projection on Triton devices, but scores *every* position elsewhere (to
+    keep tile shapes fixed for compilers such as Neuron's). On CPU that projects the prompt and the
+    padding through the 49,152-word head too: a third of a distillation step here, and most of a
+    GRPO loss forward (a ~800-token prompt before a short completion). The gathered path is the
+    same arithmetic on fewer rows (same loss and gradients, tested), so both trainers select it.
+    """
+    import trl.trainer.utils as trl_utils
+
+    original = trl_utils._use_triton
+    trl_utils._use_triton = lambda device: device.type == "cpu" or original(device)
+    try:
+        yield
+    finally:
+        trl_utils._use_triton = original
 
 
 def shared_prefix_inputs(
@@ -317,26 +445,35 @@ def quantization_of(model_args) -> str | None:
 def load_trainable_model(model_args, training_args):
     """The model to train and its tokenizer (``embedded``, ``tiny-random``, folder or Hub id), quantized if asked.
 
+    The precision is :func:`training_precision`'s (and the trainer's flags are set to match); the
+    recipe's ``bnb_4bit_quant_type`` and ``use_bnb_nested_quant`` reach bitsandbytes; a quantized
+    model lands on this process's own GPU. Under several processes the local main process loads
+    first, so a model cache (the embedded model, a shipped judge) is built once, not by every rank
+    at the same time.
+
     Args:
-        model_args: TRL ``ModelConfig`` (name, dtype, 4/8-bit, attention implementation).
-        training_args: the trainer config (``bf16`` picks bfloat16 weights, ``use_cpu`` forces CPU).
+        model_args: TRL ``ModelConfig`` (name, dtype, 4/8-bit and its options, attention implementation).
+        training_args: the trainer config (``use_cpu`` forces CPU).
 
     Returns:
         ``(model, tokenizer)``.
     """
     if not model_args.model_name_or_path:
         raise RMR1Error("model_name_or_path is required (e.g. embedded, Qwen/Qwen2.5-1.5B-Instruct)")
-    dtype = None if model_args.dtype in (None, "auto") else model_args.dtype
-    if training_args.bf16 and dtype is None:
-        dtype = "bfloat16"
-    model, tokenizer = load_model_and_tokenizer(
-        model_args.model_name_or_path,
-        quantization=quantization_of(model_args),
-        dtype=dtype,
-        device="cpu" if training_args.use_cpu else None,
-        trust_remote_code=bool(getattr(training_args, "trust_remote_code", False)),
-        attn_implementation=model_args.attn_implementation,
-    )
+    precision = training_precision(model_args, training_args)
+    apply_precision(training_args, precision)
+    with training_args.main_process_first(local=True, desc="loading the model"):
+        model, tokenizer = load_model_and_tokenizer(
+            model_args.model_name_or_path,
+            quantization=quantization_of(model_args),
+            dtype=precision.dtype,
+            device="cpu" if training_args.use_cpu else None,
+            trust_remote_code=bool(getattr(training_args, "trust_remote_code", False)),
+            attn_implementation=model_args.attn_implementation,
+            bnb_4bit_quant_type=model_args.bnb_4bit_quant_type,
+            bnb_4bit_use_double_quant=model_args.use_bnb_nested_quant,
+            compute_dtype=precision.compute_dtype,
+        )
     freeze_lower_layers(model, getattr(training_args, "freeze_layers_below", 0))
     return model, tokenizer
 
@@ -370,101 +507,6 @@ def freeze_lower_layers(model, below: int) -> int:
         )
         param.requires_grad_(trainable)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def export_model(trainer, model_args, export_dir: str | Path, merge_lora: bool = True) -> Path:
-    """Write the trained model as a plain HF folder (adapters merged) with its tokenizer.
-
-    Args:
-        trainer: the trained trainer.
-        model_args: the model options (to reload a full-precision base for QLoRA merges).
-        export_dir: the target folder.
-        merge_lora: merge LoRA adapters (else the adapter folder is written as is).
-
-    Returns:
-        The export folder.
-    """
-    import torch
-
-    export_dir = Path(export_dir)
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    tokenizer = trainer.processing_class
-    if hasattr(model, "merge_and_unload") and merge_lora:
-        if quantization_of(model_args):
-            # Merging into 4/8-bit weights would round the update away: merge into a full-precision base.
-            from peft import PeftModel
-
-            adapter_dir = export_dir.parent / (export_dir.name + "-adapter")
-            model.save_pretrained(adapter_dir)
-            base, _ = load_model_and_tokenizer(model_args.model_name_or_path, device="cpu", dtype=torch.float32)
-            model = PeftModel.from_pretrained(base, str(adapter_dir))
-        merged = model.merge_and_unload()
-        merged.save_pretrained(export_dir)
-    elif hasattr(model, "merge_and_unload"):
-        model.save_pretrained(export_dir)
-    else:
-        # _internal_call: with push_to_hub, a user's save_model also uploads output_dir; the export
-        # folder, with its card, is pushed instead (rmr1_utils.hub.push_export).
-        trainer.save_model(str(export_dir), _internal_call=True)
-    tokenizer.save_pretrained(export_dir)
-    return export_dir
-
-
-def rank_participation(trainer, steps: int) -> list[dict]:
-    """Every process's rank and optimizer steps, gathered (all processes must call this).
-
-    Returns:
-        ``[{"rank": 0, "steps": n}, {"rank": 1, "steps": n}, ...]`` — proof that every rank trained.
-    """
-    import torch
-
-    accelerator = trainer.accelerator
-    local = torch.tensor([[accelerator.process_index, steps]], device=accelerator.device)
-    gathered = accelerator.gather(local).tolist()
-    return [{"rank": int(r), "steps": int(n)} for r, n in gathered]
-
-
-def _step_counter():
-    from transformers import TrainerCallback
-
-    class StepCounter(TrainerCallback):
-        """Counts the optimizer steps this process took (resumed steps excluded)."""
-
-        steps = 0
-
-        def on_step_end(self, args, state, control, **kwargs):
-            self.steps += 1
-
-    return StepCounter()
-
-
-def train_and_export(trainer, training_args, model_args, export_dir: str | None, merge_lora: bool) -> tuple:
-    """Train (resuming when ``resume_from_checkpoint`` says so), then export the plain HF model.
-
-    Args:
-        trainer: a TRL trainer, ready.
-        training_args: its config (``resume_from_checkpoint``: a path, ``true``/``last``, or empty).
-        model_args: the model options (for the QLoRA merge).
-        export_dir: the export folder (default ``<output_dir>/final``).
-        merge_lora: merge LoRA adapters into the export.
-
-    Returns:
-        ``(train_output, export_dir, trainable_parameters, ranks)`` — ``ranks`` from
-        :func:`rank_participation`.
-    """
-    resume = training_args.resume_from_checkpoint
-    if isinstance(resume, str) and resume.lower() in ("true", "last"):
-        resume = True
-    counter = _step_counter()
-    trainer.add_callback(counter)
-    result = trainer.train(resume_from_checkpoint=resume)
-    ranks = rank_participation(trainer, counter.steps)
-    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    export_dir = Path(export_dir or Path(training_args.output_dir) / "final")
-    if trainer.accelerator.is_main_process:
-        export_model(trainer, model_args, export_dir, merge_lora=merge_lora)
-    trainer.accelerator.wait_for_everyone()
-    return result, export_dir, trainable, ranks
 
 
 def write_report(trainer, output_dir: str | Path, name: str, report: dict) -> None:

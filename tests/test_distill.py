@@ -23,7 +23,7 @@ from rmr1_utils.distill import (
     shared_prefix_length,
 )
 from rmr1_utils.errors import RMR1Error
-from rmr1_utils.training import make_cpu_safe
+from rmr1_utils.training import resolve_device_settings
 
 from .conftest import DATA_DIR, REPO_ROOT, run_rmr1
 
@@ -115,7 +115,7 @@ def test_cpu_safe_settings_are_automatic(tmp_path):
     trl_default = SFTConfig(output_dir=str(tmp_path), bf16=False)
     assert trl_default.gradient_checkpointing is True  # what TRL would do on this CPU
     trl_default.gradient_checkpointing = None
-    make_cpu_safe(trl_default)
+    resolve_device_settings(trl_default)
     assert trl_default.gradient_checkpointing is False
 
 
@@ -332,7 +332,7 @@ def test_supervised_positions_only_gives_the_same_loss_and_gradients(tiny):
     import torch
     from trl.trainer.utils import add_fused_lm_head
 
-    from rmr1_utils.distill import supervised_positions_only
+    from rmr1_utils.training import supervised_positions_only
 
     model, _ = tiny
     add_fused_lm_head(model)
@@ -378,3 +378,24 @@ def test_detached_prefix_same_loss_and_frozen_layers_get_no_gradient(tmp_path):
             assert all(p.grad is None for n, p in model.named_parameters() if ".layers.0." in n)
             assert all(p.grad is not None and torch.any(p.grad != 0) for n, p in model.named_parameters() if ".layers.1." in n)
     assert losses["detached"] == pytest.approx(losses["plain"], rel=1e-6)
+
+
+def test_qlora_merge_runs_in_the_cards_half_precision(tmp_path):
+    """The QLoRA export reloads the base for the merge in the run's precision — fp16 on a T4 (the card
+    is assumed; with no GPU free here the merge runs in CPU memory), not fp32: half the RAM and disk."""
+    from safetensors import safe_open
+
+    from rmr1_utils.export import merge_adapter
+    from rmr1_utils.precision import DeviceInfo, assume_device
+
+    args = tiny_args(tmp_path, "--use_peft", "true", "--lora_r", "8", "--load_in_4bit", "true", "--dtype", "auto")
+    report = main(args)
+    adapter = Path(report["export_dir"] + "-adapter")
+    assert (adapter / "adapter_config.json").exists()
+    with safe_open(str(Path(report["export_dir"]) / "model.safetensors"), "pt") as f:  # this CPU run: fp32
+        assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.float32"}
+    with assume_device(DeviceInfo("cuda", "Tesla T4", (7, 5), 15 << 30)):
+        _, training_args, model_args = parse_args(args)  # the same run, configured on a T4
+        merged = merge_adapter(model_args, training_args, adapter, tmp_path / "merged-t4")
+    with safe_open(str(merged / "model.safetensors"), "pt") as f:
+        assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.float16"}

@@ -21,6 +21,7 @@ from rmr1_utils.grpo import (
     parse_args,
     prompt_groups,
 )
+from rmr1_utils.plan import assume_processes
 from rmr1_utils.rollouts import SamplingSettings, group_advantages, sample_group_records, sample_groups
 
 from .conftest import run_rmr1
@@ -52,8 +53,10 @@ def test_the_four_recipes_exist():
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
 def test_every_recipe_parses_with_the_real_parser(recipe):
-    script_args, training_args, model_args = parse_args(["--config", str(recipe)])
     raw = yaml.safe_load(recipe.read_text())
+    # TRL checks the batch arithmetic for the number of processes the recipe is launched with.
+    with assume_processes(int((raw.get("env") or {}).get("RMR1_NUM_GPUS", 1))):
+        script_args, training_args, model_args = parse_args(["--config", str(recipe)])
     for key, value in raw.items():
         if key in ("bf16", "fp16", "gradient_checkpointing", "env"):
             continue  # resolved for the device at hand
@@ -69,17 +72,22 @@ def test_every_recipe_parses_with_the_real_parser(recipe):
 
 
 def test_paper_settings_in_the_multi_gpu_recipe():
-    script_args, args, model_args = parse_args(["--config", "multi-gpu"])
+    raw = yaml.safe_load((RECIPES_DIR / "multi-gpu.yaml").read_text())
+    gpus = int(raw["env"]["RMR1_NUM_GPUS"])
+    assert gpus == 7  # the 8th GPU of the node serves vLLM
+    with assume_processes(gpus):
+        script_args, args, model_args = parse_args(["--config", "multi-gpu"])
     assert args.num_generations == 7 and args.learning_rate == 1e-6 and args.beta == 1e-3
     assert args.entropy_coef == 0.0 and args.temperature == 1.0 and args.lr_scheduler_type.value == "constant"
     assert args.use_vllm and args.vllm_mode == "server"
     assert script_args.max_prompt_length == 4096 and args.max_completion_length == 8192
     assert not model_args.use_peft
-    raw = yaml.safe_load((RECIPES_DIR / "multi-gpu.yaml").read_text())
-    gpus = int(raw["env"]["RMR1_NUM_GPUS"])
     # The paper: rollouts of 1024 prompts, updates of 128 prompts, 7 samples each.
     assert args.per_device_train_batch_size * args.gradient_accumulation_steps * gpus == 128 * 7
     assert args.per_device_train_batch_size * args.steps_per_generation * gpus == 1024 * 7
+    assert args.generation_batch_size == 1024 * 7  # as TRL derived it for 7 processes
+    with pytest.raises(RMR1Error, match="divisible by num_generations"):  # launched on one process, TRL refuses it
+        parse_args(["--config", "multi-gpu"])
 
 
 def test_single_gpu_recipes_use_the_paper_algorithm_with_qlora():
@@ -374,3 +382,14 @@ def test_sample_group_records_and_the_rollout_viewer(tiny):
     assert all(len({s["reward"] for s in g["samples"]}) > 1 for g in viewer.filtered)
     viewer.domain.value = groups[0]["domain"]
     assert all(g["domain"] == groups[0]["domain"] for g in viewer.filtered)
+
+
+def test_qlora_with_a_vllm_server_is_refused_in_one_line(capsys):
+    from .conftest import rmr1_in_process
+
+    code, _, err = rmr1_in_process(
+        capsys, "grpo", "--config", "tiny-cpu", "--model_name_or_path", "tiny-random", "--load_in_4bit", "true",
+        "--use_peft", "true", "--use_vllm", "true", "--vllm_mode", "server",
+    )  # fmt: skip
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "vllm_mode: server cannot serve a 4/8-bit (QLoRA) model: use vllm_mode: colocate" in err

