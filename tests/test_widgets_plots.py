@@ -170,3 +170,78 @@ def test_judgement_comparison_on_judge_records_without_keys():
     assert "format complete" in view.view.value and "not judged" in view.view.value
     with pytest.raises(ValueError):
         JudgementComparison({})
+
+
+# --- widgets where they cannot render: Colab's ipywidgets 7, a static fallback -------------------
+
+
+def _displayed(monkeypatch, obj):
+    """What ``obj``'s IPython display hands to ``display``."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda x: shown.append(x))
+    obj._ipython_display_()
+    return shown
+
+
+def test_static_fallback_when_asked(monkeypatch):
+    from IPython.display import HTML
+
+    browser = TaskBrowser(_tasks())
+    monkeypatch.setenv("RMR1_WIDGETS", "static")
+    (shown,) = _displayed(monkeypatch, browser)
+    assert isinstance(shown, HTML) and "static view" in shown.data and _tasks()[0]["id"] in shown.data
+    monkeypatch.setenv("RMR1_WIDGETS", "interactive")
+    assert _displayed(monkeypatch, browser) == [browser.widget]
+
+
+def test_colab_with_ipywidgets_8_falls_back_to_static_html(monkeypatch):
+    import sys
+    import types
+
+    import ipywidgets
+
+    from rmr1_utils.widgets import static_widgets
+
+    monkeypatch.delenv("RMR1_WIDGETS", raising=False)
+    assert not static_widgets()  # here: Jupyter renders ipywidgets 8
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert static_widgets() is (int(ipywidgets.__version__.split(".")[0]) >= 8)
+
+
+def test_widgets_work_with_colabs_ipywidgets_7(tmp_path_factory):
+    """Colab's frontend renders ipywidgets 7.7 (what it ships; the requirement keeps it). The widgets
+    are built and displayed with that exact release, installed on the side (--no-deps)."""
+    import os
+    import subprocess
+    import sys
+
+    target = tmp_path_factory.mktemp("ipywidgets7")
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), "ipywidgets==7.7.1",
+         "ipython_genutils==0.2.0"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if pip.returncode != 0:
+        pytest.skip(f"the package registry is unreachable: {pip.stderr.strip().splitlines()[-1:]}")
+    script = """
+import IPython.display, ipywidgets
+from rmr1_utils.data import load_pairs, pair_to_judge_task
+from rmr1_utils.widgets import task_browser
+shown = []
+IPython.display.display = shown.append
+pairs = load_pairs('data/quickstart_pairs.jsonl')
+browser = task_browser([pair_to_judge_task(p, 'A') for p in pairs])
+browser.step(1)
+browser._ipython_display_()
+browser.domain.value = 'math'  # every pager shares these controls (sliders, dropdowns, buttons) and this display
+browser._ipython_display_()
+print(ipywidgets.__version__, [type(x).__name__ for x in shown], browser.index.value)
+"""
+    env = {**os.environ, "PYTHONPATH": str(target), "RMR1_WIDGETS": "interactive"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env, cwd=DATA_DIR.parent
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["7.7.1", "['VBox',", "'VBox']", "0"], proc.stdout
