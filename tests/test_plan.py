@@ -135,3 +135,13 @@ def test_readme_hardware_table_is_the_plans():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- rmr1 plan --table -->\n", 1)[1].split("\n<!-- /rmr1 plan --table -->", 1)[0]
     assert block == hardware_table(), "README's hardware table is stale: paste `rmr1 plan --table`"
+
+
+def test_lesson_04_states_the_plans_time_for_the_t4_recipe():
+    from .conftest import REPO_ROOT
+
+    rep = plan_recipe("grpo", "colab-t4")
+    text = (REPO_ROOT / "notebooks" / "04_grpo.ipynb").read_text(encoding="utf-8")
+    hours = rep["max_steps"] * rep["step_seconds"] / 3600
+    assert f"about {rep['step_seconds']:.0f} s per step" in text
+    assert f"{rep['max_steps']} steps" in text and f"about {hours:.1f} hours" in text
