@@ -27,7 +27,8 @@ def test_without_the_wheel_the_smoke_builds_the_embedded_architecture_from_shipp
     from safetensors import safe_open
     from transformers import AutoConfig, AutoTokenizer
 
-    assert gpu_smoke.smoke_model() == models.RANDOM_EMBEDDED
+    assert gpu_smoke.smoke_model(cuda=True) == models.RANDOM_EMBEDDED
+    assert gpu_smoke.smoke_model(cuda=False) == models.TINY_RANDOM
     folder = models.random_embedded_model_path()
     assert AutoConfig.from_pretrained(folder).num_hidden_layers == 30
     with safe_open(str(folder / "model.safetensors"), "pt") as f:  # tied embeddings are stored once
