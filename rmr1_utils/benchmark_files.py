@@ -179,6 +179,10 @@ def shown_position(comparison: dict, seed: int) -> str:
     return "A" if random.Random(f"{seed}:{comparison['key']}").random() < 0.5 else "B"
 
 
+#: Added to a comparison's key for its second, swapped order (:func:`in_both_orders`).
+SWAPPED_SUFFIX = "-swapped"
+
+
 def in_both_orders(comparisons: Sequence[dict], seed: int) -> list[dict]:
     """Each comparison shown both ways: its seeded order (``order`` 0), then swapped (``order`` 1).
 
@@ -192,5 +196,5 @@ def in_both_orders(comparisons: Sequence[dict], seed: int) -> list[dict]:
             continue
         first = shown_position(c, seed)
         out.append({**c, "order": 0, "fixed_position": first})
-        out.append({**c, "key": f"{c['key']}-swapped", "order": 1, "fixed_position": "B" if first == "A" else "A"})
+        out.append({**c, "key": c["key"] + SWAPPED_SUFFIX, "order": 1, "fixed_position": "B" if first == "A" else "A"})
     return out

@@ -24,6 +24,7 @@ from rmr1_utils.benchmarks import BENCHMARKS, NO_DOMAIN, REWARDBENCH_EXAMPLE_COU
 from rmr1_utils.data import pair_to_judge_task
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.generation import BACKENDS, SamplingParams, backend_for
+from rmr1_utils.items import with_item_sizes
 from rmr1_utils.judgement import VERDICT_RULES, parse_judgement
 from rmr1_utils.runlog import RunLog, file_fingerprint, generate_into_log, model_identity, read_log  # noqa: F401
 from rmr1_utils.scoring import LOG_FIELDS, SCORERS, accuracy_by_length_diff, compare_summaries, judge_quality  # noqa: F401
@@ -121,6 +122,7 @@ def run_evaluation(
     if both_orders:
         comparisons = in_both_orders(comparisons, seed)
     _check_unique_keys(comparisons, data)
+    comparisons = with_item_sizes(comparisons)  # each line says how many its item has: a part-judged item is never scored
     identity = {
         "stage": "evaluate", "benchmark": benchmark, "data": file_fingerprint(data),
         "model": model_identity(backend if not isinstance(backend, str) else model),
@@ -144,7 +146,7 @@ def run_evaluation(
                 "better_position": better, "completion": text, "verdict": parsed.verdict,
                 "correct": parsed.verdict == better, "format_complete": parsed.format_complete,
                 "finished": completions[0].finished,
-                "length_diff": len(c["pair"]["chosen"]) - len(c["pair"]["rejected"]),
+                "length_diff": len(c["pair"]["chosen"]) - len(c["pair"]["rejected"]), "item_size": c["item_size"],
             }]  # fmt: skip
 
         generate_into_log(
@@ -272,6 +274,7 @@ def run_rewardbench2(
     """
     out = Path(out)
     jobs = rewardbench2.judging_jobs(rewardbench2.load_rewardbench2(data, limit), mode, seed, both_orders, skip_ties)
+    jobs = with_item_sizes(jobs)
     if not jobs:
         raise DataError(f"{data}: no rewardbench2 items to judge (only Ties items, and --skip-ties)")
     identity = {

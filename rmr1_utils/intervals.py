@@ -7,9 +7,14 @@ matrix per domain, RMB averages its goals, and JudgeBench and RMB Best-of-N scor
 judged in both orders, a best answer against all its losers). An interval from
 :func:`~rmr1_utils.stats.bootstrap_mean` over judgements would not even be centred on such a score.
 So every resample draws *items* with replacement (all judgements of an item stay together: both
-orders, RM-Bench's 9 cells, a Best-of-N item's losers), rescores them with the benchmark's official
-scorer (:data:`rmr1_utils.scoring.SCORERS`), and each number's interval is the percentile interval
-of its rescored values (:func:`~rmr1_utils.stats.bootstrap_statistic`).
+orders, RM-Bench's 9 cells, a Best-of-N item's losers, a Ties prompt's ``ref`` and ``tied`` items;
+:func:`~rmr1_utils.items.item_of`), gives every draw its own id, so that an item drawn k times weighs
+k times (:func:`~rmr1_utils.items.drawn_log`: scorers that group lines by id would otherwise count a
+repeated JudgeBench pair, Best-of-N or RewardBench 2 item once, and the intervals came out 0.74–0.82
+of the right width), rescores them with the benchmark's official scorer
+(:data:`rmr1_utils.scoring.SCORERS`), and each number's interval is the percentile interval of its
+rescored values (:func:`~rmr1_utils.stats.bootstrap_statistic`). ``bench/interval_widths.py``
+checks the widths against a direct bootstrap of the expanded log.
 
 Items are drawn *within strata* (:data:`STRATA`: RewardBench sections, RM-Bench domains, RMB goals,
 JudgeBench categories, pair and HelpSteer3 domains), so that every resample keeps the benchmark's
@@ -26,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 
 from rmr1_utils.benchmarks import NO_DOMAIN, REWARDBENCH_SECTIONS, _top_category
+from rmr1_utils.items import drawn_log, item_of
 from rmr1_utils.scoring import judgebench_category
 from rmr1_utils.stats import DEFAULT_RESAMPLES, Interval, bootstrap_statistic
 
@@ -47,15 +53,6 @@ STRATA: dict[str, tuple[str, Callable[[dict], Hashable]]] = {
     "helpsteer3": ("domain", lambda r: r["domain"]),
 }
 _DEFAULT_STRATUM = ("subset", lambda r: r["subset"])
-
-
-def item_of(line: dict) -> tuple:
-    """The item a log line judges: its judgements are resampled together.
-
-    The subset and domain are part of it because ids repeat across RM-Bench's domain files, and
-    the benchmark because RMB's pairwise and Best-of-N uids are scored together by ``rmb``.
-    """
-    return (line.get("benchmark"), line.get("subset"), line.get("domain"), line["id"])
 
 
 def metric_leaves(metrics: dict) -> dict[tuple[str, ...], float]:
@@ -130,7 +127,7 @@ def score_intervals(
     values = metric_leaves(metrics)
 
     def rescored(items: list[list[dict]]) -> dict:
-        return metric_leaves(scorer([line for item in items for line in item]))
+        return metric_leaves(scorer(drawn_log(items)))
 
     bounds = bootstrap_statistic(strata, rescored, resamples, seed, level)
     # Which judgements and items are behind each number: the numbers an item scored alone produces.

@@ -212,7 +212,8 @@ def job_record(job: dict, completion, seed: int = 0, verdict_rule: str = "rmr1-e
     """
     text = completion.text
     line = {"key": job["key"], "id": job["id"], "benchmark": BENCHMARK, "subset": job["subset"], "domain": None,
-            "kind": job["kind"], "order": job.get("order", 0), "completion": text, "finished": completion.finished}  # fmt: skip
+            "kind": job["kind"], "order": job.get("order", 0), "completion": text, "finished": completion.finished,
+            **({"item_size": job["item_size"]} if "item_size" in job else {})}  # fmt: skip
     if job["kind"] == "pair":
         parsed, better = parse_judgement(text, verdict_rule=verdict_rule), shown_position(job, seed)
         return {**line, "cell": None, "rejected_index": job["rejected_index"], "better_position": better,
@@ -275,6 +276,24 @@ def _prompt_stats(samples: Sequence[tuple[bool, float]]) -> tuple[bool, float | 
     return gap > 0, (max(right) - min(right)) if len(right) > 1 else None, gap
 
 
+def ties_prompt(item_id) -> tuple[str, str]:
+    """``("ref" or "tied", N)`` of a Ties item id ``ref:N`` / ``tied:N``: the official formula pairs the two by N.
+
+    N stays text, so a bootstrap draw (``ref:N#3``, :func:`rmr1_utils.items.drawn_log`) pairs with its own draw.
+    """
+    kind, _, prompt = str(item_id).partition(":")
+    return ("ref" if kind == "ref" else "tied"), prompt
+
+
+def item_outcome(lines: Sequence[dict]) -> float:
+    """One item's official result from its log lines: :func:`item_score` for a best-of-4 item; for a
+    Ties item 1 when it is accurate (its worst correct rating above its best incorrect one), else 0."""
+    if lines[0]["subset"] != TIES:
+        return item_score(lines)
+    samples = [(r["correct_response"], FAILED_RATING if r["verdict"] is None else r["verdict"]) for r in lines]
+    return float(_prompt_stats(samples)[0])
+
+
 def _ratio(a: float, b: float) -> float:
     """``a / b`` with IEEE semantics, as numpy divides arrays: x/0 is ±inf, 0/0 and x/NaN are NaN."""
     if b == 0:
@@ -309,14 +328,12 @@ def ties_score(items: dict) -> dict:
     Returns:
         ``score``, the five terms, ``n_ref``, ``n_tied``, ``n_paired`` and ``notes``.
     """
-    stats: dict[str, dict[int, tuple]] = {"ref": {}, "tied": {}}
+    stats: dict[str, dict[str, tuple]] = {"ref": {}, "tied": {}}
     for item_id, samples in items.items():
         if {ok for ok, _ in samples} != {True, False}:
             raise DataError(f"Ties item {item_id!r}: the log rates no correct or no incorrect response (an incomplete log?)")
-        kind, _, number = str(item_id).partition(":")
-        stats["ref" if kind == "ref" else "tied"][int(number)] = _prompt_stats(
-            [(ok, FAILED_RATING if r is None else r) for ok, r in samples]
-        )
+        kind, prompt = ties_prompt(item_id)
+        stats[kind][prompt] = _prompt_stats([(ok, FAILED_RATING if r is None else r) for ok, r in samples])
     ref, tied = stats["ref"], stats["tied"]
     terms = {
         "tied_accuracy": float(mean(s[0] for s in tied.values())) if tied else 0.0,
@@ -335,7 +352,7 @@ def ties_score(items: dict) -> dict:
     terms["correctness_preferred_hard"] = float(mean(hard)) if paired else 0.0
     terms["margin"] = mean(margins) if paired else 0.0
     notes = []
-    single = sorted(n for n in paired if tied[n][1] is None)
+    single = sorted((n for n in paired if tied[n][1] is None), key=lambda n: (len(n), n))
     if single:
         notes.append(f"Ties: tied item(s) {', '.join(f'tied:{n}' for n in single)} have one correct answer (no spread): "
                      "their margin terms count 0 (the official code raises here)")  # fmt: skip

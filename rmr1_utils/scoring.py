@@ -39,8 +39,10 @@ missing verdict is wrong):
   against the sign of ``overall_preference`` (ties, 0, are not judged), overall, per domain
   (general, stem, code, multilingual) and per language.
 
-Every summary (:func:`rmr1_utils.summary.score`) also has a seeded 95 % bootstrap interval for each of its numbers (``<key>_ci``,
-:mod:`rmr1_utils.intervals`) and the same numbers for three null baselines (``baselines``:
+Every summary (:func:`rmr1_utils.summary.score`) scores whole items only (an item a killed run left
+in part is excluded and counted, :func:`rmr1_utils.items.split_complete`), and has a seeded 95 %
+bootstrap interval for each of its numbers (``<key>_ci``, :mod:`rmr1_utils.intervals`: items
+resampled, each draw its own item) and the same numbers for three null baselines (``baselines``:
 always-A, longer, shorter; :mod:`rmr1_utils.baselines`).
 
 How the comparisons are judged (order rules, both orders) is :mod:`rmr1_utils.evaluate`.
@@ -63,6 +65,7 @@ from rmr1_utils.benchmarks import (
     _top_category,
 )
 from rmr1_utils.errors import DataError
+from rmr1_utils.items import comparison_of
 from rmr1_utils.rewardbench2 import score_rewardbench2
 
 #: Fields of one per-sample log line.
@@ -78,6 +81,7 @@ LOG_FIELDS = {
     "completion": "the judge's text",
     "verdict": "parsed verdict: A, B or null",
     "correct": "verdict == better_position",
+    "item_size": "how many lines the item has when complete (an item with fewer is left out of the score)",
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -354,8 +358,10 @@ def judge_quality(log: Sequence[dict]) -> dict:
     ``verdict_a_rate`` is the share of A/B verdicts naming A (0.5 for an unbiased judge on a
     balanced log; ratings and four-way C/D verdicts are not counted); ``truncation_rate`` the
     share of judgements cut at ``max_new_tokens`` before a verdict (``finished`` false, no
-    verdict: they count as wrong); ``position_consistency`` (JudgeBench, both orders) is the share
-    of pairs whose two verdicts pick the same response.
+    verdict: they count as wrong); ``position_consistency`` (JudgeBench, ``--both-orders``) is the
+    share of comparisons judged in both orders whose two verdicts pick the same response (the two
+    orders of one comparison, :func:`~rmr1_utils.items.comparison_of`, not all lines of an item:
+    RM-Bench's 9 cells are 9 comparisons).
 
     Args:
         log: per-sample log lines (``verdict``; ``format_complete`` and ``finished`` when present).
@@ -371,7 +377,7 @@ def judge_quality(log: Sequence[dict]) -> dict:
         "verdict_a_rate": mean(r["verdict"] == "A" for r in letters) if letters else float("nan"),
         "truncation_rate": mean(r.get("finished", True) is False and r["verdict"] is None for r in log) if log else float("nan"),
     }
-    both = [rs for rs in _group(log, lambda r: r["id"]).values() if {r.get("order", 0) for r in rs} == {0, 1}]
+    both = [rs for rs in _group(log, comparison_of).values() if {r.get("order", 0) for r in rs} == {0, 1}]
     if both:
         out["position_consistency"] = mean(
             all(r["verdict"] is not None for r in rs) and len({r["correct"] for r in rs}) == 1 for rs in both

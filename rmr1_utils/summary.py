@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from rmr1_utils.baselines import baselines, block_baselines, format_baselines
 from rmr1_utils.errors import DataError
 from rmr1_utils.intervals import BLOCKS, format_interval, format_number, score_intervals
+from rmr1_utils.items import incomplete_note, split_complete
 from rmr1_utils.scoring import SCORERS, judge_quality
 from rmr1_utils.stats import DEFAULT_RESAMPLES
 
@@ -29,15 +30,20 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
         resamples: bootstrap resamples of the intervals (0: no intervals).
         seed: the bootstrap's seed (fixed, so rescoring a log reproduces its summary exactly).
 
+    Only whole items are scored: an item with some of its comparisons, games, cells or ratings
+    missing from the log (a run killed part-way) is left out, counted in ``n_incomplete_items`` and
+    named in a note (:func:`rmr1_utils.items.split_complete`).
+
     Returns:
         ``benchmark``, the scorer's metrics (with ``notes`` when the score departs from the
-        benchmark's full protocol, e.g. a missing section), a 95 % interval for each of them
+        benchmark's full protocol, e.g. a missing section, or when items were incomplete),
+        ``n_incomplete_items``, a 95 % interval for each of them
         (``score_ci``, ``<block>_ci``…; :func:`rmr1_utils.intervals.score_intervals`),
         ``baselines`` (:func:`rmr1_utils.baselines.baselines`) and ``quality``.
 
     Raises:
-        DataError: an unknown benchmark, an empty log, or a log line without the fields the
-            scorer needs.
+        DataError: an unknown benchmark, an empty log, a log line without the fields the scorer
+            needs, or a log without one whole item.
     """
     if benchmark not in SCORERS:
         raise DataError(f"unknown benchmark {benchmark!r}: expected one of {', '.join(SCORERS)}")
@@ -48,9 +54,15 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
         if missing:
             raise DataError(f"log line {k + 1}: missing field(s) {', '.join(missing)}")
     scorer = SCORERS[benchmark]
+    log, incomplete = split_complete(benchmark, log)
+    if not log:
+        raise DataError(f"{benchmark}: {incomplete_note(incomplete)}: not one whole item to score")
     metrics = scorer(log)
+    if incomplete:
+        metrics["notes"] = [*metrics.get("notes", []), incomplete_note(incomplete)]
     intervals = score_intervals(benchmark, log, metrics, scorer, resamples, seed) if resamples else {}
-    return {"benchmark": benchmark, **metrics, **intervals, "baselines": baselines(log, scorer), "quality": judge_quality(log)}
+    return {"benchmark": benchmark, **metrics, "n_incomplete_items": incomplete, **intervals,
+            "baselines": baselines(log, scorer), "quality": judge_quality(log)}  # fmt: skip
 
 
 def json_ready(value):

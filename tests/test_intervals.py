@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from rmr1_utils import evaluate as ev
+from rmr1_utils import scoring
+from rmr1_utils.intervals import items_by_stratum
+from rmr1_utils.items import drawn_log, item_of
 from rmr1_utils.stats import bootstrap_statistic
 from rmr1_utils.summary import to_json
 
+from .synthetic_logs import LOGS, reference_bounds, synthetic_log
 from .test_evaluate import line
 
 
@@ -72,7 +78,8 @@ def test_interval_keys_for_every_benchmark_and_seeded():
     assert {"hard_ci", "normal_ci", "easy_ci"} <= set(rm) and rm["domains_ci"]["math"]["n"] == 9
     assert (rm["score_ci"]["n"], rm["score_ci"]["clusters"]) == (27, 3)
     # 30 items of 1 to 3 judgements: resampled accuracies are not on a coarse grid, so seeds differ
-    big = [line(k, (k * 7 + o) % 5 > 1, "s", "chat", order=o) for k in range(30) for o in range(k % 3 + 1)]
+    big = [{**line(k, (k * 7 + o) % 5 > 1, "s", "chat", order=o), "item_size": k % 3 + 1}
+           for k in range(30) for o in range(k % 3 + 1)]  # fmt: skip
     first, other_seed = ev.score("pairs", big)["score_ci"], ev.score("pairs", big, seed=1)["score_ci"]
     assert first == ev.score("pairs", big)["score_ci"] and other_seed != first and other_seed["value"] == first["value"]
     assert (first["n"], first["clusters"]) == (60, 30) and first["low"] < first["value"] < first["high"]
@@ -82,3 +89,38 @@ def test_interval_keys_for_every_benchmark_and_seeded():
     text = ev.format_scores(rm)
     assert f"score {rm['score']:.3f} [{rm['score_ci']['low']:.3f}, {rm['score_ci']['high']:.3f}]" in text
     assert "within each domain" in text and "hard " in text
+
+
+def test_an_item_drawn_k_times_weighs_k_times():
+    # JudgeBench: item 1 wrong (both games), item 2 right; the resample {1, 2, 2, 2} scores 3/4.
+    one = [line(1, False, "mmlu-pro-law", better="A"), line(1, False, "mmlu-pro-law", order=1, better="B")]
+    two = [line(2, True, "mmlu-pro-law", better="A"), line(2, True, "mmlu-pro-law", order=1, better="B")]
+    assert scoring.score_judgebench(drawn_log([one, two, two, two]))["score"] == 0.75
+    assert scoring.score_judgebench(one + two * 3)["score"] == 0.5  # the same lines under their own ids: one per item
+    # A Ties prompt drawn twice stays two ref/tied pairs, each paired with its own draw.
+    ties = [{"id": f"{kind}:7", "subset": "Ties", "kind": "rating", "response": r, "correct_response": r < n, "verdict": v,
+             "correct": None, "domain": None} for kind, n, ratings in (("ref", 1, (9, 2)), ("tied", 2, (8, 8, 3)))
+            for r, v in enumerate(ratings)]  # fmt: skip
+    drawn = scoring.score_rewardbench2(drawn_log([ties, ties]))["ties"]
+    assert (drawn["n_ref"], drawn["n_tied"], drawn["n_paired"]) == (2, 2, 2) and drawn["score"] == pytest.approx(1.01)
+
+
+@pytest.mark.parametrize("name", list(LOGS))
+def test_interval_width_matches_a_direct_reference_bootstrap(name):
+    """The summary's 2,000-resample interval against the bootstrap written out (tests/synthetic_logs.py).
+
+    The reference draws the same seeded items (the same units, ``random.Random(0)``), so any difference is
+    how a resample is scored: before each draw had its own id, JudgeBench, Best-of-N and RewardBench 2
+    widths were 0.72-0.89 of the reference's (bench/interval_widths.py: RESULT I1).
+    """
+    benchmark = LOGS[name]
+    log = synthetic_log(name, n_items=16)
+    ci = ev.score(benchmark, log)["score_ci"]
+    _, strata = items_by_stratum(benchmark, log)
+    # The units are the benchmark's items: both JudgeBench games, RM-Bench's 9 cells (chat and code ids
+    # collide), a Best-of-N item's losers, a Ties prompt's ref and tied items.
+    sizes = {len(item) for units in strata for item in units}
+    expected = {"judgebench": {2}, "rmbench": {9}, "rewardbench2-pairwise": {3}, "rewardbench2-ties": {4, 7, 8, 9, 10}}
+    assert sizes <= expected.get(name, sizes) and sum(map(len, strata)) == len({item_of(r) for r in log})
+    low, high = reference_bounds(benchmark, strata, resamples=2000, seed=0)
+    assert high > low and (ci["high"] - ci["low"]) / (high - low) == pytest.approx(1, abs=0.03)
