@@ -49,13 +49,13 @@ def item_of(line: dict) -> tuple:
 def comparison_of(line: dict) -> tuple:
     """The comparison a log line judges, the same for both of its orders.
 
-    Its item, RM-Bench cell and RewardBench 2 rejected response, and the key without the suffix
-    :func:`~rmr1_utils.benchmark_files.in_both_orders` gives the swapped order (which tells RMB
-    Best-of-N's losers apart). JudgeBench's keys name the game (``jb-<id>-<order>``): its item is
-    one comparison.
+    Its item, RM-Bench cell and RewardBench 2 rejected response, and for ``rmr1 evaluate`` lines (they
+    name their benchmark) the key without the suffix :func:`~rmr1_utils.benchmark_files.in_both_orders`
+    gives the swapped order (which tells RMB Best-of-N's losers apart). JudgeBench's keys name the game
+    (``jb-<id>-<order>``), and ``rmr1 judge``'s the order and sample: there the item is one comparison.
     """
-    key = line.get("key")
-    base = None if key is None or line.get("benchmark") == "judgebench" else str(key).removesuffix(SWAPPED_SUFFIX)
+    key, benchmark = line.get("key"), line.get("benchmark")
+    base = None if key is None or benchmark in (None, "judgebench") else str(key).removesuffix(SWAPPED_SUFFIX)
     cell = line.get("cell")
     return (item_of(line), tuple(cell) if cell else None, line.get("rejected_index"), base)
 

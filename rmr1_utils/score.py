@@ -117,8 +117,8 @@ def read_logs(paths: Sequence[str | Path], merge: bool = False) -> tuple[list[di
         if identity == first_identity and not merge:
             raise DataError(f"{path}: the same run as {first} (one identity): pass --merge to join the shards of one run")
     where: dict = {}
-    for path, _, lines in logs:
-        for number, line in enumerate(lines, 1):
+    for path, identity, lines in logs:
+        for number, line in enumerate(lines, 1 if identity is None else 2):  # file lines: the identity is line 1
             key = line.get("key")
             if key is None:
                 continue

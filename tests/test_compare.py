@@ -9,10 +9,12 @@ import re
 import pytest
 
 from rmr1_utils import evaluate as ev
+from rmr1_utils import rewardbench2 as rb2
 from rmr1_utils.runlog import RunLog
 
 from .conftest import DATA_DIR
 from .conftest import rmr1_in_process as cli
+from .synthetic_logs import synthetic_log
 
 BENCH = DATA_DIR / "bench"
 FILES = {"helpsteer3": BENCH / "helpsteer3_sample.jsonl", "rewardbench": BENCH / "rewardbench_sample.jsonl"}
@@ -124,3 +126,88 @@ def test_bad_uses_are_one_line(tmp_path, capsys):
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1, (name, err)
         assert message in lines[0] and lines[0].startswith("rmr1 score: error: "), (name, lines[0])
+
+
+def test_compare_rewardbench2_pairs_items_on_their_official_outcomes(tmp_path, capsys):
+    # Run A rates every response (Ties too), run B judges the best-of-4 subsets four-way: paired by item.
+    ratings, four_way = synthetic_log("rewardbench2-ties", n_items=20), synthetic_log("rewardbench2-four-way", n_items=20, seed=1)
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    RunLog(a, {"benchmark": "rewardbench2", "rb2_mode": "ratings"}).append(ratings)
+    RunLog(b, {"benchmark": "rewardbench2", "rb2_mode": "four-way"}).append(four_way)
+    code, out, err = cli(capsys, "score", "--compare", str(a), str(b), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    best_of_4 = [line for line in ratings if line["subset"] != "Ties"]
+    items = {}
+    for line in best_of_4:
+        items.setdefault((line["subset"], line["id"]), []).append(line)
+    outcomes = [rb2.item_outcome(lines) for lines in items.values()]
+    assert (result["unit"], result["n_shared"], result["n_only_a"], result["n_only_b"]) == ("item", 20, 20, 0)
+    # rating lines (correct: None) are never read as wrong: the per-item official outcomes are compared
+    assert result["accuracy_a"]["value"] == pytest.approx(sum(outcomes) / 20) and result["accuracy_a"]["value"] > 0.2
+    b_outcomes = [1.0 if r["verdict"] == r["better_position"] else 0.25 if r["verdict"] is None else 0.0 for r in four_way]
+    assert result["accuracy_b"]["value"] == pytest.approx(sum(b_outcomes) / 20)
+    assert result["score_a"] == pytest.approx(ev.score("rewardbench2", best_of_4, resamples=0)["score"])
+    assert result["score_b"] == pytest.approx(ev.score("rewardbench2", four_way, resamples=0)["score"])
+    assert result["difference"]["value"] == pytest.approx(result["accuracy_b"]["value"] - result["accuracy_a"]["value"])
+    d = result["score_difference"]
+    assert d["low"] < d["value"] < d["high"]
+    assert result["mcnemar_p"] is None and any("McNemar needs right/wrong outcomes" in n for n in result["notes"])
+    code, out, _ = cli(capsys, "score", "--compare", str(a), str(b))
+    assert code == 0 and "shared items" in out and re.search(r"McNemar exact p +n/a", out)
+    # Ties against Ties: a Ties item's outcome is whether it is accurate; its prompt is one cluster.
+    c = tmp_path / "c.jsonl"
+    RunLog(c, {"benchmark": "rewardbench2", "rb2_mode": "ratings", "seed": 1}).append(synthetic_log("rewardbench2-ties", 20, 1))
+    result = json.loads(cli(capsys, "score", "--compare", str(a), str(c), "--json")[1])
+    assert result["n_shared"] == 40 and result["n_items"] == 30  # 20 best-of-4 items, 10 Ties prompts of 2 items
+
+
+def test_compare_leaves_incomplete_items_out(tmp_path, capsys):
+    log = synthetic_log("judgebench", n_items=10)
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    RunLog(a, {"benchmark": "judgebench"}).append(log)
+    RunLog(b, {"benchmark": "judgebench", "seed": 1}).append(log[:-1])  # killed before the last game
+    result = json.loads(cli(capsys, "score", "--compare", str(a), str(b), "--json")[1])
+    assert (result["n_shared"], result["n_incomplete_b"], result["n_only_a"]) == (18, 1, 2)
+    assert f"{b}: 1 item incomplete, excluded; resume the run to finish them" in result["notes"]
+
+
+def test_score_several_logs_refuses_mixed_runs_and_repeated_keys(tmp_path, capsys):
+    log = synthetic_log("judgebench", n_items=10)
+    identity = {"stage": "evaluate", "benchmark": "judgebench", "data": "sha256:x", "model": "judge-a", "seed": 0}
+    paths = {name: tmp_path / f"{name}.jsonl" for name in ("a", "other_model", "shard1", "shard2", "dup", "bare", "part")}
+    RunLog(paths["a"], identity).append(log)
+    RunLog(paths["other_model"], {**identity, "model": "judge-b"}).append([{**r, "key": "b-" + r["key"]} for r in log])
+    RunLog(paths["shard1"], identity).append(log[:12])
+    RunLog(paths["shard2"], identity).append(log[12:])
+    RunLog(paths["dup"], identity).append(log[10:])
+    paths["bare"].write_text("".join(json.dumps(r) + "\n" for r in log[12:]))
+    RunLog(paths["part"], {**identity, "data": "sha256:y"}).append([{**r, "key": "y-" + r["key"], "id": "y" + r["id"]}
+                                                                       for r in log])  # fmt: skip
+
+    def score(*names, merge=False):
+        argv = ["score", "--benchmark", "judgebench", "--resamples", "0", "--json", *(["--merge"] if merge else []), "--log"]
+        return cli(capsys, *argv, *(str(paths[n]) for n in names))
+
+    cases = {
+        ("a", "other_model"): f"{paths['other_model']}: another run than {paths['a']} (model: judge-a -> judge-b)",
+        ("shard1", "shard2"): f"{paths['shard2']}: the same run as {paths['shard1']} (one identity): pass --merge",
+        ("shard1", "bare"): f"{paths['bare']}: a log without a run identity cannot be checked",
+    }
+    for names, message in cases.items():
+        code, _, err = score(*names)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith(f"rmr1 score: error: {message}"), (names, err)
+    code, _, err = score("shard1", "dup", merge=True)
+    assert code == 2 and f"{paths['dup']}: key 'jb-5-0' (line 2) is also in {paths['shard1']} line 12" in err
+    assert len(err.strip().splitlines()) == 1
+    # --merge joins shards of one run and says so; the score is the whole run's
+    code, out, _ = score("shard1", "shard2", merge=True)
+    merged = json.loads(out)
+    assert code == 0 and merged["score"] == ev.score("judgebench", log, resamples=0)["score"]
+    assert f"merged {paths['shard1']} (12 lines), {paths['shard2']} (8 lines) as shards of one run" in merged["notes"]
+    code, out, _ = score("shard1", "bare", merge=True)
+    assert code == 0 and json.loads(out)["n_pairs"] == 10
+    # two parts of one judge setup (another data file): scored together without --merge
+    code, out, _ = score("a", "part")
+    assert code == 0 and json.loads(out)["n_pairs"] == 20
