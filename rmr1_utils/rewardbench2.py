@@ -279,8 +279,12 @@ def _prompt_stats(samples: Sequence[tuple[bool, float]]) -> tuple[bool, float | 
 def ties_prompt(item_id) -> tuple[str, str]:
     """``("ref" or "tied", N)`` of a Ties item id ``ref:N`` / ``tied:N``: the official formula pairs the two by N.
 
-    N stays text, so a bootstrap draw (``ref:N#3``, :func:`rmr1_utils.items.drawn_log`) pairs with its own draw.
+    N stays text, so a bootstrap's repeated draw (``("ref:N", 3)``, :func:`rmr1_utils.items.drawn_log`) is
+    prompt ``N#3``, paired with its own draw.
     """
+    if isinstance(item_id, tuple):
+        kind, prompt = ties_prompt(item_id[0])
+        return kind, f"{prompt}#{item_id[1]}"
     kind, _, prompt = str(item_id).partition(":")
     return ("ref" if kind == "ref" else "tied"), prompt
 

@@ -50,7 +50,7 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
         "--resamples",
         type=non_negative_int,
         default=DEFAULT_RESAMPLES,
-        help="bootstrap resamples of the 95%% intervals (seeded; a full RM-Bench log takes ~10 s at 2000; 0: no intervals)",
+        help="bootstrap resamples of the 95%% intervals (seeded; about a minute for a full RM-Bench log at 2000; 0: none)",
     )
     parser.add_argument(
         "--merge",

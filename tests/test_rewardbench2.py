@@ -17,6 +17,7 @@ from rmr1_utils import evaluate as ev
 from rmr1_utils import rewardbench2 as rb2
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.fourway import four_way_format_complete, four_way_position, four_way_verdict
+from rmr1_utils.items import with_item_sizes
 from rmr1_utils.rating import RatingJudge, normalised_rating, parse_rating, rating_format_complete, rating_parse_rate
 
 from .conftest import DATA_DIR
@@ -56,7 +57,7 @@ def test_pairwise_item_counts_only_when_the_chosen_beats_all_three():
     log += [pair(3, True), pair(3, True), pair(3, False, verdict=None)]  # one unparsed verdict: fails, 0
     log += [pair(4, True), pair(4, True), pair(4, True), pair(4, True, order=1), pair(4, True, order=1),
             pair(4, False, order=1)]  # both orders: one swapped loss is enough to fail  # fmt: skip
-    s = ev.score("rewardbench2", log)
+    s = ev.score("rewardbench2", with_item_sizes(log))  # as rmr1 evaluate writes it: item 4 alone in both orders
     assert s["subsets"] == {"Math": 0.25} and s["n_items"] == {"Math": 4}
     assert s["mode"] == "pairwise" and s["random_baseline"] == {"pairwise": 1 / 8}
     assert any("random baseline 1/8" in n for n in s["notes"])
@@ -118,6 +119,9 @@ def test_ties_edge_cases_equal_ratings_nan_terms_and_one_correct_answer():
     s = ev.score("rewardbench2", ties("ref:5", [9], [1, 2]))
     assert s["ties"]["score"] == pytest.approx(0.3) and any("0.41 of the weight" in n for n in s["notes"])
     with pytest.raises(DataError, match="rates no correct or no incorrect response"):
+        rb2.ties_score({"tied:0": [(True, 5), (True, 5)]})
+    # In a log, such an item is incomplete: left out (here nothing is left to score).
+    with pytest.raises(DataError, match="1 item incomplete, excluded; resume the run to finish them: not one whole item"):
         ev.score("rewardbench2", ties("tied:0", [5, 5], []))
 
 
