@@ -48,6 +48,7 @@ How the comparisons are judged (order rules, both orders) is :mod:`rmr1_utils.ev
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from statistics import mean
@@ -152,6 +153,7 @@ def score_rmbench(log: Sequence[dict]) -> dict:
     """
     groups = _group(log, lambda r: r["domain"] or NO_DOMAIN)
     domains = {}
+    notes = []
     for domain, records in sorted(groups.items()):
         matrix = [[[] for _ in range(3)] for _ in range(3)]
         for r in records:
@@ -162,9 +164,15 @@ def score_rmbench(log: Sequence[dict]) -> dict:
         normal = mean([cell[i][i] for i in range(3)])
         easy = mean([cell[i][j] for i in range(3) for j in range(3) if i > j])
         domains[domain] = {"hard": hard, "normal": normal, "easy": easy, "score": mean([hard, normal, easy]), "matrix": cell}
+        empty = [f"[{i}, {j}]" for i in range(3) for j in range(3) if not matrix[i][j]]
+        if empty:  # a NaN cell makes its level, the domain and the headline NaN: say which cell
+            levels = [k for k, v in (("hard", hard), ("normal", normal), ("easy", easy)) if math.isnan(v)]
+            notes.append(
+                f"domain {domain!r}: matrix cell(s) {', '.join(empty)} ([chosen style, rejected style]) have no judged "
+                f"comparison, so its {'/'.join(levels)} level and its score are n/a, and so is the overall score"
+            )
     overall = {k: mean(d[k] for d in domains.values()) for k in ("hard", "normal", "easy", "score")} if domains else {}
     missing = [d for d in RMBENCH_DOMAINS if d not in domains]
-    notes = []
     if NO_DOMAIN in groups:
         notes.append(
             f"{len(groups[NO_DOMAIN])} comparison(s) have no domain (no 'domain' field and no per-domain file name such as "
