@@ -51,6 +51,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import partial
 from statistics import mean
 
 from rmr1_utils.benchmarks import (
@@ -64,6 +65,7 @@ from rmr1_utils.benchmarks import (
     _top_category,
 )
 from rmr1_utils.errors import DataError
+from rmr1_utils.judgement import reread_verdicts
 from rmr1_utils.rewardbench2 import score_rewardbench2
 
 #: Fields of one per-sample log line.
@@ -81,13 +83,57 @@ LOG_FIELDS = {
     "correct": "verdict == better_position",
 }
 
+#: ``--scoring``: RM-R1's published rules (the default, to compare with the paper) or each benchmark's own
+#: generative scorer; they differ on three benchmarks only (:data:`SCORING_DIFFERENCES`).
+SCORING_RULES = ("rmr1", "official")
+
+#: Benchmark → rule → what it does, where the two rules differ (every other benchmark has one rule).
+SCORING_DIFFERENCES = {
+    "rewardbench": {
+        "rmr1": "a verdict needs exactly one of [[A]] and [[B]] (the run's --verdict-rule); none or both score 0 (RM-R1)",
+        "official": "verdicts re-read from the completions as RewardBench's generative script does: [[A]] if present, "
+        "else [[B]]; neither scores 0.5",
+    },
+    "helpsteer3": {
+        "rmr1": "a judgement without a parsed verdict counts as wrong",
+        "official": "judgements without a parsed verdict are left out (BR-RM's HelpSteer3 evaluation)",
+    },
+    "rewardbench2": {
+        "rmr1": "four-way: a verdict needs exactly one of [[A]]-[[D]], else no verdict (0.25)",
+        "official": "four-way: verdicts re-read from the completions as run_generative_v2.py does: the first of "
+        "[[A]], [[B]], [[C]], [[D]] present; none 0.25",
+    },
+}
+
+
+def scoring_rule(benchmark: str, scoring: str) -> str:
+    """One line saying what rule ``scoring`` applies to ``benchmark`` (a summary's ``scoring_rule``).
+
+    Raises:
+        DataError: an unknown rule.
+    """
+    if scoring not in SCORING_RULES:
+        raise DataError(f"--scoring must be one of {', '.join(SCORING_RULES)}, got {scoring!r}")
+    rules = SCORING_DIFFERENCES.get(benchmark)
+    return rules[scoring] if rules else f"{benchmark} has one rule ({' and '.join(SCORING_RULES)} agree)"
+
+
+def scorer_for(benchmark: str, scoring: str = "rmr1"):
+    """The scorer of ``benchmark`` under ``scoring`` (:data:`SCORING_RULES`): ``log -> metrics``."""
+    scoring_rule(benchmark, scoring)
+    if benchmark in SCORING_DIFFERENCES:
+        return partial(SCORERS[benchmark], scoring=scoring)
+    return SCORERS[benchmark]
+
+
 # ---------------------------------------------------------------------------------------------
 # Scoring: per-sample log → metrics
 # ---------------------------------------------------------------------------------------------
 
 
-def _acc(records: Iterable[dict]) -> float:
-    values = [bool(r["correct"]) for r in records]
+def _acc(records: Iterable[dict], no_verdict: float = 0.0) -> float:
+    """Mean outcome: 1 right, 0 wrong, ``no_verdict`` for a line without a verdict (RewardBench's official 0.5)."""
+    values = [no_verdict if r["verdict"] is None else float(bool(r["correct"])) for r in records]
     return sum(values) / len(values) if values else float("nan")
 
 
@@ -98,11 +144,14 @@ def _group(records: Iterable[dict], key) -> dict:
     return dict(groups)
 
 
-def score_rewardbench(log: Sequence[dict]) -> dict:
+def score_rewardbench(log: Sequence[dict], scoring: str = "rmr1") -> dict:
     """RewardBench v1: subset accuracies, example-count-weighted sections, their mean, the plain mean.
 
     Args:
-        log: per-sample log lines (``subset``, ``correct``).
+        log: per-sample log lines (``subset``, ``correct``; ``completion`` for ``official``).
+        scoring: ``rmr1`` (the logged verdict; none or both marks score 0) or ``official`` (verdicts
+            re-read from the completions, ``[[A]]`` first; neither mark scores 0.5:
+            :data:`SCORING_DIFFERENCES`).
 
     Returns:
         ``score`` (the mean of the four sections, where a section with no subset in the log counts
@@ -112,7 +161,10 @@ def score_rewardbench(log: Sequence[dict]) -> dict:
     Raises:
         DataError: a subset that is not one of RewardBench's.
     """
-    subsets = {s: _acc(rs) for s, rs in _group(log, lambda r: r["subset"]).items()}
+    no_verdict = 0.0
+    if scoring == "official":  # rewardbench/generative.py's process_judgement, and "error" = 0.5 (effectively a tie)
+        log, no_verdict = reread_verdicts(log), 0.5
+    subsets = {s: _acc(rs, no_verdict) for s, rs in _group(log, lambda r: r["subset"]).items()}
     unknown = sorted(set(subsets) - set(REWARDBENCH_EXAMPLE_COUNTS), key=str)
     if unknown:
         raise DataError(f"unknown RewardBench subset(s): {', '.join(map(str, unknown))}")
@@ -128,12 +180,15 @@ def score_rewardbench(log: Sequence[dict]) -> dict:
         notes.append(
             f"section(s) missing from this run, counted 0 in the mean of the four (the official rule): {', '.join(missing)}"
         )
+    unparsed = sum(r["verdict"] is None for r in log)
+    if unparsed or scoring == "official":
+        notes.append(f"judgements without a verdict ({scoring} rule) score {no_verdict:g}: {unparsed} of {len(log)}")
     return {
         "score": sum(sections.values()) / len(REWARDBENCH_SECTIONS),
         "sections": sections,
         "missing_sections": missing,
         "subsets": dict(sorted(subsets.items())),
-        "example_mean": _acc(log),
+        "example_mean": _acc(log, no_verdict),
         "n": len(log),
         "notes": notes,
     }
@@ -323,24 +378,32 @@ def score_pairs(log: Sequence[dict]) -> dict:
     return {"score": _acc(log), "domains": dict(sorted(by_domain.items())), "n": len(log)}
 
 
-def score_helpsteer3(log: Sequence[dict]) -> dict:
+def score_helpsteer3(log: Sequence[dict], scoring: str = "rmr1") -> dict:
     """HelpSteer3-Preference: accuracy overall, per domain and per language.
 
-    A judgement without a parsed verdict counts as wrong, as in every benchmark here (a note in the
-    summary says how many there were); ties (``overall_preference`` 0) never reach the log.
+    Ties (``overall_preference`` 0) never reach the log. A judgement without a parsed verdict counts
+    as wrong under ``rmr1`` (as in every benchmark here) and is left out under ``official`` (BR-RM's
+    evaluation, ``examples/run_eval_brrm.py``: accuracy over the parsed judgements); a note says how
+    many there were.
 
     Args:
         log: per-sample log lines (``domain``, ``subset`` = the record's ``language`` or None, ``correct``).
+        scoring: ``rmr1`` or ``official`` (:data:`SCORING_DIFFERENCES`).
 
     Returns:
-        ``score``, ``domains``, ``languages`` (only when the records name one), ``n`` and ``notes``.
+        ``score``, ``domains``, ``languages`` (only when the records name one), ``n`` (judgements in
+        the log), ``n_scored`` (those in the score) and ``notes``.
     """
+    n, unparsed = len(log), sum(r["verdict"] is None for r in log)
+    note = f"judgements without a parsed verdict count as wrong: {unparsed} of {n}"
+    if scoring == "official":
+        note = f"judgements without a parsed verdict left out (BR-RM's evaluation): {unparsed} of {n}"
+        log = [r for r in log if r["verdict"] is not None]
     out = {"score": _acc(log), "domains": {d: _acc(rs) for d, rs in sorted(_group(log, lambda r: r["domain"]).items())}}
     languages = _group((r for r in log if r["subset"] is not None), lambda r: r["subset"])
     if languages:
         out["languages"] = {lang: _acc(rs) for lang, rs in sorted(languages.items())}
-    unparsed = sum(r["verdict"] is None for r in log)
-    return {**out, "n": len(log), "notes": [f"judgements without a parsed verdict count as wrong: {unparsed} of {len(log)}"]}
+    return {**out, "n": n, "n_scored": len(log), "notes": [note]}
 
 
 SCORERS = {
