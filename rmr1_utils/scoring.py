@@ -1,12 +1,28 @@
-"""Scoring: RewardBench, RM-Bench, RMB, JudgeBench and HelpSteer3 metrics computed exactly as their
-official code does, from a per-sample log alone.
+"""Scoring: RewardBench, RM-Bench, RMB, JudgeBench and HelpSteer3 metrics computed as their official
+code aggregates them, from a per-sample log alone, under one of two stated rule sets.
 
 Each judged comparison is one line of a per-sample log (see :data:`LOG_FIELDS`; the comparisons come
 from :mod:`rmr1_utils.benchmarks`), and every metric below is computed from the log alone, so logs
 can be rescored (``rmr1 score``) and shared.
 
+Two rule sets (``--scoring``, :data:`SCORING_RULES`): ``rmr1``, the default, is RM-R1's published
+harness (to compare with the paper); ``official`` is each benchmark's own generative scorer. They
+agree everywhere except in three places (:data:`SCORING_DIFFERENCES`):
+
+* **RewardBench v1**: RM-R1 needs exactly one of ``[[A]]``/``[[B]]`` and scores none or both 0; the
+  official ``rewardbench/generative.py`` ``process_judgement`` reads ``[[A]]`` first (a judgement
+  naming both counts as A) and ``scripts/run_generative.py`` scores an "error" 0.5.
+* **HelpSteer3**: we count a judgement without a parsed verdict wrong; BR-RM's evaluation
+  (``examples/run_eval_brrm.py`` of ``yzjiao/BR-RM``) computes accuracy over the parsed ones only.
+* **RewardBench 2 four-way**: ours needs exactly one of ``[[A]]``–``[[D]]``; the official
+  ``generative_v2.py`` takes the first of A, B, C, D present (:mod:`rmr1_utils.fourway`).
+
+On a recorded run of the course's judge (``bench/RESULTS.md``, ``RESULT I2``) the two differ by the
+amounts stated there and in the README's scoring section. ``tests/test_official_conformance.py``
+checks the official rules, section weights, best-of-N and Ties against the official package itself.
+
 Scoring rules (a comparison is *correct* when the parsed verdict names the better response; a
-missing verdict is wrong):
+missing verdict is wrong under ``rmr1``):
 
 * **RewardBench v1** (``allenai/reward-bench``, split ``filtered``; ``rewardbench/constants.py`` and
   ``calculate_scores_per_section``): accuracy per subset; each section (Chat, Chat Hard, Safety,
