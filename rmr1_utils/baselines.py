@@ -78,6 +78,8 @@ def baseline_log(name: str, log: Sequence[dict]) -> list[dict] | None:
         return None
     out = []
     for line in log:
+        # The baseline's decision, not the model's text: --scoring official re-reads verdicts from a line's completion.
+        line = {k: v for k, v in line.items() if k != "completion"}
         if line.get("kind") == "rating":  # RewardBench 2's ratings (and Ties): a judge that does not read rates nothing
             out.append({**line, "verdict": None})
             continue

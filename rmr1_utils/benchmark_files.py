@@ -9,12 +9,11 @@ does not change across restarts.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from rmr1_utils.data import iter_jsonl
+from rmr1_utils.data import data_suffix, iter_jsonl, read_json
 from rmr1_utils.errors import DataError
 from rmr1_utils.hub import load_hub_dataset
 
@@ -46,30 +45,32 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
+#: The local file formats of a benchmark input (each also as ``.gz``, except parquet).
+FILE_FORMATS = (".jsonl", ".json", ".parquet")
+
+
 def _file_rows(path: Path) -> list[tuple[str, object, Path]]:
     """``(where, record, file)`` for every record of one local file; ``where`` is ``FILE: line N`` or ``FILE: record N``."""
-    if path.suffix not in (".jsonl", ".json", ".parquet"):
-        raise DataError(f"{path}: expected a .jsonl, .json or .parquet file, or a Hub dataset name (NAME or NAME@SPLIT)")
+    kind = data_suffix(path)
+    if kind not in FILE_FORMATS or (kind == ".parquet" and path.suffix == ".gz"):
+        raise DataError(
+            f"{path}: expected a .jsonl, .json or .parquet file (.jsonl.gz and .json.gz too), "
+            "or a Hub dataset name (NAME or NAME@SPLIT)"
+        )
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    try:
-        if path.suffix == ".jsonl":
-            rows = []
-            for lineno, record, error in iter_jsonl(path):
-                if error:
-                    raise DataError(f"{path}: line {lineno}: {error}")
-                rows.append((f"{path}: line {lineno}", record, path))
-            return rows
-        if path.suffix == ".json":
-            try:
-                records = json.loads(path.read_text(encoding="utf-8-sig"))
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}: invalid JSON ({e.msg} at line {e.lineno})") from None
-            if not isinstance(records, list):
-                raise DataError(f"{path}: expected a JSON array of records, got {_kind(records)}")
-            return [(f"{path}: record {k}", r, path) for k, r in enumerate(records, 1)]
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text") from None
+    if kind == ".jsonl":
+        rows = []
+        for lineno, record, error in iter_jsonl(path):
+            if error:
+                raise DataError(f"{path}: line {lineno}: {error}")
+            rows.append((f"{path}: line {lineno}", record, path))
+        return rows
+    if kind == ".json":
+        records = read_json(path)
+        if not isinstance(records, list):
+            raise DataError(f"{path}: expected a JSON array of records, got {_kind(records)}")
+        return [(f"{path}: record {k}", r, path) for k, r in enumerate(records, 1)]
     import datasets
 
     records = datasets.load_dataset("parquet", data_files=str(path), split="train")
@@ -79,7 +80,8 @@ def _file_rows(path: Path) -> list[tuple[str, object, Path]]:
 def _folder_files(folder: Path, benchmark: str) -> list[Path]:
     """The benchmark files of a folder: RM-Bench's per-domain files, or every ``.json`` of an RMB tree."""
     if benchmark == "rmbench":
-        files = [folder / f"{d}_filtered.json" for d in RMBENCH_FILE_DOMAINS if (folder / f"{d}_filtered.json").is_file()]
+        files = [f for d in RMBENCH_FILE_DOMAINS for f in (folder / f"{d}_filtered.json", folder / f"{d}_filtered.json.gz")
+                 if f.is_file()]  # fmt: skip
         if not files:
             names = ", ".join(f"{d}_filtered.json" for d in RMBENCH_FILE_DOMAINS)
             raise DataError(f"{folder}: a folder without RM-Bench's per-domain files ({names}); pass a file instead")
@@ -87,9 +89,10 @@ def _folder_files(folder: Path, benchmark: str) -> list[Path]:
     if benchmark in ("rmb-pairwise", "rmb-bon"):
         below = folder / ("Pairwise_set" if benchmark == "rmb-pairwise" else "BoN_set")
         root = below if below.is_dir() else folder
-        files = sorted(root.rglob("*.json"), key=lambda f: f.relative_to(root).as_posix())
+        found = [*root.rglob("*.json"), *root.rglob("*.json.gz")]
+        files = sorted(found, key=lambda f: f.relative_to(root).as_posix())
         if not files:
-            raise DataError(f"{folder}: a folder without .json files")
+            raise DataError(f"{folder}: a folder without .json (or .json.gz) files")
         return files
     raise DataError(f"{folder}: is a folder; expected a .jsonl, .json or .parquet file")
 
@@ -98,7 +101,8 @@ def _rows(path: str | Path, benchmark: str = "pairs") -> list[tuple[str, object,
     """Every record of a benchmark input as ``(where, record, file)``, numbered from 1.
 
     Args:
-        path: a local ``.jsonl``/``.json``/``.parquet`` file; a folder (RM-Bench's per-domain
+        path: a local ``.jsonl``/``.json``/``.parquet`` file (``.jsonl.gz``, ``.json.gz``: read
+            as their contents); a folder (RM-Bench's per-domain
             ``*_filtered.json`` files, or an RMB ``Pairwise_set``/``BoN_set`` tree); or a Hub
             dataset (``NAME`` or ``NAME@SPLIT``).
         benchmark: which benchmark (picks the folder layout and the default Hub split).
@@ -113,7 +117,7 @@ def _rows(path: str | Path, benchmark: str = "pairs") -> list[tuple[str, object,
     p = Path(path)
     if p.is_dir():
         return [row for f in _folder_files(p, benchmark) for row in _file_rows(f)]
-    if p.suffix in (".jsonl", ".json", ".parquet") or p.exists() or "/" not in str(path):
+    if data_suffix(p) in FILE_FORMATS or p.exists() or "/" not in str(path):
         return _file_rows(p)
     name, _, split = str(path).partition("@")
     split = split or HUB_DEFAULT_SPLITS.get(benchmark, "train")

@@ -70,6 +70,7 @@ def rmbench_file_domain(file: str | Path | None) -> str | None:
     if file is None:
         return None
     stem = Path(file).stem
+    stem = Path(stem).stem if Path(file).suffix == ".gz" else stem  # code_filtered.json.gz
     name = stem[: -len("_filtered")] if stem.endswith("_filtered") else stem
     return name if name in RMBENCH_FILE_DOMAINS else None
 

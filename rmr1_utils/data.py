@@ -20,11 +20,14 @@ exact swaps of each other.
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from rmr1_utils.converters import DOMAINS, RecordError, convert_pairs, convert_rmr1_released
 from rmr1_utils.errors import DataError
@@ -34,10 +37,12 @@ __all__ = [
     "DOMAINS",
     "POSITIONS",
     "assign_positions",
+    "data_suffix",
     "iter_jsonl",
     "load_judge_tasks",
     "load_pairs",
     "pair_to_judge_task",
+    "read_json",
     "read_json_list",
     "read_jsonl",
     "task_to_released",
@@ -47,8 +52,42 @@ __all__ = [
 POSITIONS = ("A", "B")
 
 
+def data_suffix(path: str | Path) -> str:
+    """A data file's format, compression aside: ``.jsonl`` for ``x.jsonl`` and for ``x.jsonl.gz``.
+
+    The benchmarks ship compressed files (HelpSteer3's ``preference/validation.jsonl.gz``); every
+    reader here opens them through :func:`open_text`, so a ``.gz`` file reads as its contents.
+    """
+    path = Path(path)
+    return Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
+
+
+def open_text(path: str | Path) -> TextIO:
+    """A local file as UTF-8 text, gunzipped when its name ends in ``.gz``; a byte-order mark is skipped."""
+    if Path(path).suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
+
+
+#: What reading a damaged ``.gz`` file raises: not gzip data, corrupt data, cut short.
+_GZIP_ERRORS = (gzip.BadGzipFile, zlib.error, EOFError)
+
+
+def _gzip_problem(error: Exception) -> str:
+    if isinstance(error, EOFError):
+        return "the gzip file is cut short (an incomplete download?)"
+    return f"not readable as gzip data ({error})"
+
+
+def _check_file(path: Path, what: str) -> None:
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a {what} file")
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+
+
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict | list | str | int | float | None, str | None]]:
-    """Lines of a JSONL file as ``(line number, value, error)``; blank lines are skipped.
+    """Lines of a JSONL file (or a ``.jsonl.gz``) as ``(line number, value, error)``; blank lines are skipped.
 
     A line that is not valid JSON yields ``(lineno, None, "invalid JSON (…)")`` instead of
     raising, so callers can either stop (``read_jsonl``) or count and skip (``rmr1 prepare``). A
@@ -56,14 +95,12 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict | list | str | int 
     tokenizer or UTF-8 file can hold) is a bad line like invalid JSON.
 
     Raises:
-        DataError: the file does not exist, is a folder, or is not UTF-8 text (first bad line named).
+        DataError: the file does not exist, is a folder, is not UTF-8 text, or is a ``.gz`` file
+            that is not gzip data or is cut short (the first bad line named).
     """
     path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder, expected a JSONL file")
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    with path.open(encoding="utf-8-sig") as f:
+    _check_file(path, "JSONL")
+    with open_text(path) as f:
         lineno = 0
         try:
             for lineno, line in enumerate(f, 1):
@@ -82,6 +119,27 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict | list | str | int 
                 yield lineno, value, None
         except UnicodeDecodeError:
             raise DataError(f"{path}: line {lineno + 1}: not UTF-8 text") from None
+        except _GZIP_ERRORS as e:
+            raise DataError(f"{path}: line {lineno + 1}: {_gzip_problem(e)}") from None
+
+
+def read_json(path: str | Path):
+    """The JSON value of a ``.json`` file (or a gzip-compressed ``.json.gz``).
+
+    Raises:
+        DataError: the file is missing, a folder, not UTF-8 text, not valid JSON, or bad gzip data.
+    """
+    path = Path(path)
+    _check_file(path, "JSON")
+    try:
+        with open_text(path) as f:
+            return json.loads(f.read())
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}: invalid JSON ({e.msg} at line {e.lineno})") from None
+    except _GZIP_ERRORS as e:
+        raise DataError(f"{path}: {_gzip_problem(e)}") from None
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -245,22 +303,12 @@ def pair_to_judge_task(pair: dict, chosen_position: str, style: str = "instruct"
 
 
 def read_json_list(path: str | Path) -> list:
-    """Read a ``.json`` file whose top level is a list of records.
+    """Read a ``.json`` (or ``.json.gz``) file whose top level is a list of records.
 
     Raises:
-        DataError: the file is missing or its top level is not a list.
+        DataError: the file is missing or unreadable (:func:`read_json`), or its top level is not a list.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder, expected a JSON file")
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    try:
-        records = json.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}: invalid JSON ({e.msg} at line {e.lineno})") from None
+    records = read_json(path)
     if not isinstance(records, list):
         raise DataError(f"{path}: expected a JSON list of records")
     return records
@@ -289,7 +337,7 @@ def load_judge_tasks(path: str | Path, split: str = "train", limit: int | None =
         if not (path / f"{split}.jsonl").exists():
             raise DataError(f"{path}: no {split}.jsonl in this folder (expected `rmr1 prepare` or `rmr1 distill-data` output)")
         path = path / f"{split}.jsonl"
-    records = read_json_list(path) if path.suffix == ".json" else read_jsonl(path)
+    records = read_json_list(path) if data_suffix(path) == ".json" else read_jsonl(path)
     tasks = []
     for index, record in enumerate(records[:limit] if limit else records, 1):
         if not isinstance(record, dict):

@@ -27,7 +27,15 @@ from rmr1_utils.generation import BACKENDS, SamplingParams, backend_for
 from rmr1_utils.items import with_item_sizes
 from rmr1_utils.judgement import VERDICT_RULES, parse_judgement
 from rmr1_utils.runlog import RunLog, file_fingerprint, generate_into_log, model_identity, read_log  # noqa: F401
-from rmr1_utils.scoring import LOG_FIELDS, SCORERS, accuracy_by_length_diff, compare_summaries, judge_quality  # noqa: F401
+from rmr1_utils.scoring import (  # noqa: F401
+    LOG_FIELDS,
+    SCORERS,
+    SCORING_RULES,
+    accuracy_by_length_diff,
+    compare_summaries,
+    judge_quality,
+    scoring_rule,
+)
 from rmr1_utils.stage import (
     add_endpoint_arguments,
     data_path,
@@ -72,6 +80,7 @@ def run_evaluation(
     restart: bool = False,
     rb2_mode: str = "pairwise",
     skip_ties: bool = False,
+    scoring: str = "rmr1",
 ) -> dict:
     """Judge a benchmark, appending one log line per comparison as soon as its chunk is done.
 
@@ -99,6 +108,9 @@ def run_evaluation(
         rb2_mode, skip_ties: RewardBench 2 only: how its best-of-4 subsets are judged
             (``pairwise``, ``four-way``, ``ratings``) and whether Ties is left out; see
             :func:`run_rewardbench2`, which judges it.
+        scoring: ``rmr1`` or ``official`` (:data:`rmr1_utils.scoring.SCORING_RULES`): how the log is
+            scored. Not part of the run's identity: the log is the same, and ``rmr1 score --scoring``
+            rescores it either way.
 
     Returns:
         The summary (also written to ``out/summary.json`` as strict JSON), with ``skipped`` (count,
@@ -113,7 +125,9 @@ def run_evaluation(
     if benchmark == "rewardbench2":  # best of 4, four-way and rating jobs, Ties: its own module
         return run_rewardbench2(data, out, model=model, backend=backend, limit=limit, seed=seed, max_new_tokens=max_new_tokens,
                                 style=style, verdict_rule=verdict_rule, chunk_size=chunk_size, progress=progress,
-                                both_orders=both_orders, restart=restart, mode=rb2_mode, skip_ties=skip_ties)  # fmt: skip
+                                both_orders=both_orders, restart=restart, mode=rb2_mode, skip_ties=skip_ties,
+                                scoring=scoring)  # fmt: skip
+    scoring_rule(benchmark, scoring)  # a bad rule stops before any judging
     out = Path(out)
     skipped: list[tuple[str, str]] = []
     comparisons = load_comparisons(benchmark, data, limit, skipped=skipped)
@@ -158,7 +172,7 @@ def run_evaluation(
     order = {c["key"]: k for k, c in enumerate(comparisons)}
     log = sorted((r for r in log if r["key"] in order), key=lambda r: order[r["key"]])
     summary = {
-        **score(benchmark, log),
+        **score(benchmark, log, scoring=scoring),
         "data": str(data),
         "seed": seed,
         "max_new_tokens": max_new_tokens,
@@ -215,6 +229,10 @@ def make_parser(subparsers=None):
                         help="rewardbench2: judge the best-of-4 subsets pairwise (default), four-way or by ratings; Ties is "
                         "always rated")  # fmt: skip
     parser.add_argument("--skip-ties", action="store_true", help="rewardbench2: leave Ties out (a five-subset mean)")
+    parser.add_argument("--scoring", choices=SCORING_RULES, default="rmr1",
+                        help="rmr1: RM-R1's published rules (default); official: each benchmark's own generative scorer "
+                        "(they differ on rewardbench, helpsteer3 and rewardbench2's four-way parse; rmr1 score --scoring "
+                        "rescores a log either way)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true")
     return parser
 
@@ -237,7 +255,7 @@ def main(args=None) -> dict:
         args.benchmark, args.data, args.out, model=args.model, backend=backend, limit=args.limit, seed=args.seed,
         max_new_tokens=args.max_new_tokens, style=args.style, verdict_rule=args.verdict_rule, chunk_size=args.chunk_size,
         progress=not args.quiet, both_orders=args.both_orders, restart=args.restart, rb2_mode=args.rb2_mode or "pairwise",
-        skip_ties=args.skip_ties,
+        skip_ties=args.skip_ties, scoring=args.scoring,
     )  # fmt: skip
     if not args.quiet:
         print(format_scores(summary))
@@ -248,7 +266,7 @@ def run_rewardbench2(
     data: str | Path, out: str | Path, model="embedded", backend="auto", limit: int | None = None, seed: int = 0,
     max_new_tokens: int = 512, style: str = "instruct", verdict_rule: str = "rmr1-eval", chunk_size: int = 8,
     progress: bool = True, both_orders: bool = False, restart: bool = False, mode: str = "pairwise",
-    skip_ties: bool = False,
+    skip_ties: bool = False, scoring: str = "rmr1",
 ) -> dict:  # fmt: skip
     """Judge RewardBench 2 into a resumable per-sample log and score it (``run_evaluation`` hands it here).
 
@@ -260,7 +278,7 @@ def run_rewardbench2(
         data: the benchmark input (:func:`~rmr1_utils.rewardbench2.load_rewardbench2`).
         out: output folder (``log.jsonl``, ``summary.json``).
         model, backend, limit, seed, max_new_tokens, style, verdict_rule, chunk_size, progress,
-            both_orders, restart: as :func:`~rmr1_utils.evaluate.run_evaluation`.
+            both_orders, restart, scoring: as :func:`~rmr1_utils.evaluate.run_evaluation`.
         mode: ``pairwise``, ``four-way`` or ``ratings`` (the best-of-4 subsets; Ties is always rated).
         skip_ties: do not judge the Ties items (the score is then the five-subset mean).
 
@@ -272,6 +290,7 @@ def run_rewardbench2(
         DataError: a bad input, or nothing to judge. RMR1Error: a bad mode or flag combination.
         RunMismatchError: ``out`` holds another run's log.
     """
+    scoring_rule(rewardbench2.BENCHMARK, scoring)
     out = Path(out)
     jobs = rewardbench2.judging_jobs(rewardbench2.load_rewardbench2(data, limit), mode, seed, both_orders, skip_ties)
     jobs = with_item_sizes(jobs)
@@ -295,8 +314,8 @@ def run_rewardbench2(
         )  # fmt: skip
     order = {j["key"]: k for k, j in enumerate(jobs)}
     lines = sorted((r for r in log.records if r["key"] in order), key=lambda r: order[r["key"]])
-    summary = {**score(rewardbench2.BENCHMARK, lines), "data": str(data), "seed": seed, "max_new_tokens": max_new_tokens,
-               "comparisons": len(lines)}  # fmt: skip
+    summary = {**score(rewardbench2.BENCHMARK, lines, scoring=scoring), "data": str(data), "seed": seed,
+               "max_new_tokens": max_new_tokens, "comparisons": len(lines)}  # fmt: skip
     (out / "summary.json").write_text(to_json(summary) + "\n", encoding="utf-8")
     warning = truncation_warning(summary)
     if warning:

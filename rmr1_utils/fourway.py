@@ -10,7 +10,10 @@ format as the pairwise prompt (:mod:`rmr1_utils.formats`), with ``<quote_C>``/``
 Verdicts (:func:`four_way_verdict`) follow the project's verdict rules widened to four letters. The
 official ``process_judgement`` instead takes the first of ``[[A]]``, ``[[B]]``, ``[[C]]``, ``[[D]]``
 found anywhere in the text, in that order, so a judgement naming A and C counts as A; we count it as
-no verdict (scored 0.25 like the official "error"), which does not favour position A.
+no verdict (scored 0.25 like the official "error"), which does not favour position A. Both are a
+choice when scoring: ``--scoring rmr1`` (ours, the default) or ``--scoring official``
+(:func:`rmr1_utils.judgement.first_mark_verdict` re-reads the logged completions;
+:mod:`rmr1_utils.scoring` says by how much the two differed on a recorded run).
 """
 
 from __future__ import annotations

@@ -93,6 +93,39 @@ def strict_answer_verdict(text: str) -> str | None:
     return {"[[A]]": "A", "[[B]]": "B"}.get(content)
 
 
+def first_mark_verdict(text: str | None, letters: str = "AB") -> str | None:
+    """The benchmarks' own generative rule: the first of ``[[A]]``, ``[[B]]``… (in letter order) found anywhere.
+
+    RewardBench's ``process_judgement`` (``rewardbench/generative.py``: ``[[A]]`` if present, else
+    ``[[B]]``) and RewardBench 2's (``rewardbench/generative_v2.py``: A, B, C, D in that order). A
+    text naming A and B counts as A — unlike :func:`rmr1_eval_verdict`, which gives no verdict.
+    Used by ``--scoring official`` (:mod:`rmr1_utils.scoring`), never to train.
+
+    Args:
+        text: the whole completion (None: no verdict).
+        letters: the letters to look for, in the order they are checked.
+
+    Returns:
+        The first letter whose mark is in the text, or ``None`` (the official "error").
+    """
+    return next((x for x in letters if f"[[{x}]]" in (text or "")), None)
+
+
+def reread_verdicts(lines, letters: str = "AB", kind: str | None = None) -> list[dict]:
+    """Log lines with ``verdict`` and ``correct`` read again from their ``completion`` by :func:`first_mark_verdict`.
+
+    A line without a ``completion`` field (a null baseline's decision, :mod:`rmr1_utils.baselines`)
+    keeps its verdict; with ``kind``, only lines of that ``kind`` are read again.
+    """
+    out = []
+    for line in lines:
+        if "completion" in line and (kind is None or line.get("kind") == kind):
+            verdict = first_mark_verdict(line["completion"], letters)
+            line = {**line, "verdict": verdict, "correct": verdict == line["better_position"]}
+        out.append(line)
+    return out
+
+
 #: Named verdict rules, selectable by name from configs and the CLI.
 VERDICT_RULES: dict[str, Callable[[str], str | None]] = {
     "rmr1-eval": rmr1_eval_verdict,

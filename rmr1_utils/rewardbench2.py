@@ -21,7 +21,9 @@ Rules, and where each comes from (``allenai/reward-bench``):
   ``scripts/run_generative_v2.py``): one prompt shows the chosen response and the first three
   rejected ones, the chosen swapped into a random slot; naming it scores 1, naming another 0, no
   verdict 0.25 ("effectively a tie"). Prompt, verdict rules and our seeded, balanced position:
-  :mod:`rmr1_utils.fourway`.
+  :mod:`rmr1_utils.fourway`. The verdict: exactly one of ``[[A]]``–``[[D]]`` (``--scoring rmr1``,
+  the default) or, as the official ``process_judgement``, the first of them in letter order
+  (``--scoring official``); recorded difference: ``bench/RESULTS.md``, ``RESULT I2``.
 * **ratings** (the ratings branch of ``get_vllm_judgement`` in ``scripts/run_generative_v2.py``;
   ``get_single_rating`` and ``run_judge_ratings_multi`` in ``rewardbench/generative_v2.py``): every
   response is rated 1–10 on its own (a failed rating is −1 there, None here); the item scores
@@ -55,7 +57,7 @@ from rmr1_utils.benchmark_files import (
 from rmr1_utils.data import pair_to_judge_task
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.fourway import LETTERS, build_four_way_messages, four_way_format_complete, four_way_position, four_way_verdict
-from rmr1_utils.judgement import parse_judgement
+from rmr1_utils.judgement import parse_judgement, reread_verdicts
 from rmr1_utils.rating import build_rating_messages, parse_rating, rating_format_complete
 
 BENCHMARK = "rewardbench2"
@@ -381,11 +383,14 @@ def _checked(log: Sequence[dict]) -> None:
             raise DataError(f"log line {k}: a Ties line must be a rating (the official Ties score is computed from ratings)")
 
 
-def score_rewardbench2(log: Sequence[dict]) -> dict:
+def score_rewardbench2(log: Sequence[dict], scoring: str = "rmr1") -> dict:
     """RewardBench 2: each subset's mean item result, Ties by its formula, the mean of the six.
 
     Args:
         log: rewardbench2 log lines (``kind``, ``subset``, ``id`` and the kind's fields).
+        scoring: ``rmr1`` (a four-way verdict as logged: exactly one mark) or ``official`` (four-way
+            verdicts re-read from the completions, the first of ``[[A]]``–``[[D]]`` as
+            ``run_generative_v2.py`` does); pairwise and rating lines score the same under both.
 
     Returns:
         ``score``, ``subsets`` (in the official order), ``missing_subsets``, ``comparable`` (all six
@@ -398,6 +403,8 @@ def score_rewardbench2(log: Sequence[dict]) -> dict:
             rating, or an item whose lines mix kinds.
     """
     _checked(log)
+    if scoring == "official":
+        log = reread_verdicts(log, "".join(LETTERS), kind="four-way")
     items: dict[tuple, list[dict]] = defaultdict(list)
     for r in log:
         items[(r["subset"], r["id"])].append(r)

@@ -18,7 +18,7 @@ from pathlib import Path
 from rmr1_utils.compare import compare_logs, format_comparison
 from rmr1_utils.errors import DataError
 from rmr1_utils.runlog import describe_difference, read_identity, read_log
-from rmr1_utils.scoring import SCORERS
+from rmr1_utils.scoring import SCORERS, SCORING_RULES
 from rmr1_utils.stage import non_negative_int, parse_stage_args, stage_parser
 from rmr1_utils.stats import DEFAULT_RESAMPLES
 from rmr1_utils.summary import format_scores, score, to_json, truncation_warning
@@ -57,6 +57,14 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
         action="store_true",
         help="join --log files that are shards of one run (the same run identity, or logs without one); the summary "
         "names what was joined",
+    )
+    parser.add_argument(
+        "--scoring",
+        choices=SCORING_RULES,
+        default="rmr1",
+        help="rmr1: RM-R1's published rules (default, to compare with the paper); official: each benchmark's own generative "
+        "scorer. They differ on rewardbench (a missing or double verdict: 0 vs 0.5, [[A]] read first), helpsteer3 (unparsed "
+        "verdicts wrong vs left out) and rewardbench2's four-way parse (exactly one tag vs the first of A-D)",
     )
     parser.add_argument("--json", action="store_true", help="print the metrics as strict JSON (null where not measured)")
     return parser
@@ -145,6 +153,8 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
     if args.compare:
         if args.log:
             raise DataError("--compare takes the two logs itself: drop --log")
+        if args.scoring != "rmr1":
+            raise DataError("--compare scores by the rmr1 rules only: drop --scoring, or score each log with --log")
         if args.resamples == 0:
             raise DataError("--compare needs bootstrap resamples for its intervals: --resamples must be at least 1")
         logs = (_read(path) for path in args.compare)
@@ -155,7 +165,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
         raise DataError(f"--{'log' if args.benchmark else 'benchmark'} is required (or --compare LOG_A LOG_B)")
     logs = [args.log] if isinstance(args.log, str) else args.log
     lines, merged = read_logs(logs, merge=args.merge)
-    metrics = score(args.benchmark, lines, resamples=args.resamples)
+    metrics = score(args.benchmark, lines, resamples=args.resamples, scoring=args.scoring)
     if merged:
         metrics["notes"] = [*metrics.get("notes", []), merged]
     print(to_json(metrics) if args.json else format_scores(metrics))

@@ -1,12 +1,28 @@
-"""Scoring: RewardBench, RM-Bench, RMB, JudgeBench and HelpSteer3 metrics computed exactly as their
-official code does, from a per-sample log alone.
+"""Scoring: RewardBench, RM-Bench, RMB, JudgeBench and HelpSteer3 metrics computed as their official
+code aggregates them, from a per-sample log alone, under one of two stated rule sets.
 
 Each judged comparison is one line of a per-sample log (see :data:`LOG_FIELDS`; the comparisons come
 from :mod:`rmr1_utils.benchmarks`), and every metric below is computed from the log alone, so logs
 can be rescored (``rmr1 score``) and shared.
 
+Two rule sets (``--scoring``, :data:`SCORING_RULES`): ``rmr1``, the default, is RM-R1's published
+harness (to compare with the paper); ``official`` is each benchmark's own generative scorer. They
+agree everywhere except in three places (:data:`SCORING_DIFFERENCES`):
+
+* **RewardBench v1**: RM-R1 needs exactly one of ``[[A]]``/``[[B]]`` and scores none or both 0; the
+  official ``rewardbench/generative.py`` ``process_judgement`` reads ``[[A]]`` first (a judgement
+  naming both counts as A) and ``scripts/run_generative.py`` scores an "error" 0.5.
+* **HelpSteer3**: we count a judgement without a parsed verdict wrong; BR-RM's evaluation
+  (``examples/run_eval_brrm.py`` of ``yzjiao/BR-RM``) computes accuracy over the parsed ones only.
+* **RewardBench 2 four-way**: ours needs exactly one of ``[[A]]``–``[[D]]``; the official
+  ``generative_v2.py`` takes the first of A, B, C, D present (:mod:`rmr1_utils.fourway`).
+
+On a recorded run of the course's judge (``bench/RESULTS.md``, ``RESULT I2``) the two differ by the
+amounts stated there and in the README's scoring section. ``tests/test_official_conformance.py``
+checks the official rules, section weights, best-of-N and Ties against the official package itself.
+
 Scoring rules (a comparison is *correct* when the parsed verdict names the better response; a
-missing verdict is wrong):
+missing verdict is wrong under ``rmr1``):
 
 * **RewardBench v1** (``allenai/reward-bench``, split ``filtered``; ``rewardbench/constants.py`` and
   ``calculate_scores_per_section``): accuracy per subset; each section (Chat, Chat Hard, Safety,
@@ -50,8 +66,10 @@ How the comparisons are judged (order rules, both orders) is :mod:`rmr1_utils.ev
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import partial
 from statistics import mean
 
 from rmr1_utils.benchmarks import (
@@ -66,6 +84,7 @@ from rmr1_utils.benchmarks import (
 )
 from rmr1_utils.errors import DataError
 from rmr1_utils.items import comparison_of
+from rmr1_utils.judgement import reread_verdicts
 from rmr1_utils.rewardbench2 import score_rewardbench2
 
 #: Fields of one per-sample log line.
@@ -84,13 +103,57 @@ LOG_FIELDS = {
     "item_size": "how many lines the item has when complete (an item with fewer is left out of the score)",
 }
 
+#: ``--scoring``: RM-R1's published rules (the default, to compare with the paper) or each benchmark's own
+#: generative scorer; they differ on three benchmarks only (:data:`SCORING_DIFFERENCES`).
+SCORING_RULES = ("rmr1", "official")
+
+#: Benchmark → rule → what it does, where the two rules differ (every other benchmark has one rule).
+SCORING_DIFFERENCES = {
+    "rewardbench": {
+        "rmr1": "a verdict needs exactly one of [[A]] and [[B]] (the run's --verdict-rule); none or both score 0 (RM-R1)",
+        "official": "verdicts re-read from the completions as RewardBench's generative script does: [[A]] if present, "
+        "else [[B]]; neither scores 0.5",
+    },
+    "helpsteer3": {
+        "rmr1": "a judgement without a parsed verdict counts as wrong",
+        "official": "judgements without a parsed verdict are left out (BR-RM's HelpSteer3 evaluation)",
+    },
+    "rewardbench2": {
+        "rmr1": "four-way: a verdict needs exactly one of [[A]]-[[D]], else no verdict (0.25)",
+        "official": "four-way: verdicts re-read from the completions as run_generative_v2.py does: the first of "
+        "[[A]], [[B]], [[C]], [[D]] present; none 0.25",
+    },
+}
+
+
+def scoring_rule(benchmark: str, scoring: str) -> str:
+    """One line saying what rule ``scoring`` applies to ``benchmark`` (a summary's ``scoring_rule``).
+
+    Raises:
+        DataError: an unknown rule.
+    """
+    if scoring not in SCORING_RULES:
+        raise DataError(f"--scoring must be one of {', '.join(SCORING_RULES)}, got {scoring!r}")
+    rules = SCORING_DIFFERENCES.get(benchmark)
+    return rules[scoring] if rules else f"{benchmark} has one rule ({' and '.join(SCORING_RULES)} agree)"
+
+
+def scorer_for(benchmark: str, scoring: str = "rmr1"):
+    """The scorer of ``benchmark`` under ``scoring`` (:data:`SCORING_RULES`): ``log -> metrics``."""
+    scoring_rule(benchmark, scoring)
+    if benchmark in SCORING_DIFFERENCES:
+        return partial(SCORERS[benchmark], scoring=scoring)
+    return SCORERS[benchmark]
+
+
 # ---------------------------------------------------------------------------------------------
 # Scoring: per-sample log → metrics
 # ---------------------------------------------------------------------------------------------
 
 
-def _acc(records: Iterable[dict]) -> float:
-    values = [bool(r["correct"]) for r in records]
+def _acc(records: Iterable[dict], no_verdict: float = 0.0) -> float:
+    """Mean outcome: 1 right, 0 wrong, ``no_verdict`` for a line without a verdict (RewardBench's official 0.5)."""
+    values = [no_verdict if r["verdict"] is None else float(bool(r["correct"])) for r in records]
     return sum(values) / len(values) if values else float("nan")
 
 
@@ -101,11 +164,14 @@ def _group(records: Iterable[dict], key) -> dict:
     return dict(groups)
 
 
-def score_rewardbench(log: Sequence[dict]) -> dict:
+def score_rewardbench(log: Sequence[dict], scoring: str = "rmr1") -> dict:
     """RewardBench v1: subset accuracies, example-count-weighted sections, their mean, the plain mean.
 
     Args:
-        log: per-sample log lines (``subset``, ``correct``).
+        log: per-sample log lines (``subset``, ``correct``; ``completion`` for ``official``).
+        scoring: ``rmr1`` (the logged verdict; none or both marks score 0) or ``official`` (verdicts
+            re-read from the completions, ``[[A]]`` first; neither mark scores 0.5:
+            :data:`SCORING_DIFFERENCES`).
 
     Returns:
         ``score`` (the mean of the four sections, where a section with no subset in the log counts
@@ -115,7 +181,10 @@ def score_rewardbench(log: Sequence[dict]) -> dict:
     Raises:
         DataError: a subset that is not one of RewardBench's.
     """
-    subsets = {s: _acc(rs) for s, rs in _group(log, lambda r: r["subset"]).items()}
+    no_verdict = 0.0
+    if scoring == "official":  # rewardbench/generative.py's process_judgement, and "error" = 0.5 (effectively a tie)
+        log, no_verdict = reread_verdicts(log), 0.5
+    subsets = {s: _acc(rs, no_verdict) for s, rs in _group(log, lambda r: r["subset"]).items()}
     unknown = sorted(set(subsets) - set(REWARDBENCH_EXAMPLE_COUNTS), key=str)
     if unknown:
         raise DataError(f"unknown RewardBench subset(s): {', '.join(map(str, unknown))}")
@@ -131,12 +200,15 @@ def score_rewardbench(log: Sequence[dict]) -> dict:
         notes.append(
             f"section(s) missing from this run, counted 0 in the mean of the four (the official rule): {', '.join(missing)}"
         )
+    unparsed = sum(r["verdict"] is None for r in log)
+    if unparsed or scoring == "official":
+        notes.append(f"judgements without a verdict ({scoring} rule) score {no_verdict:g}: {unparsed} of {len(log)}")
     return {
         "score": sum(sections.values()) / len(REWARDBENCH_SECTIONS),
         "sections": sections,
         "missing_sections": missing,
         "subsets": dict(sorted(subsets.items())),
-        "example_mean": _acc(log),
+        "example_mean": _acc(log, no_verdict),
         "n": len(log),
         "notes": notes,
     }
@@ -156,6 +228,7 @@ def score_rmbench(log: Sequence[dict]) -> dict:
     """
     groups = _group(log, lambda r: r["domain"] or NO_DOMAIN)
     domains = {}
+    notes = []
     for domain, records in sorted(groups.items()):
         matrix = [[[] for _ in range(3)] for _ in range(3)]
         for r in records:
@@ -166,9 +239,15 @@ def score_rmbench(log: Sequence[dict]) -> dict:
         normal = mean([cell[i][i] for i in range(3)])
         easy = mean([cell[i][j] for i in range(3) for j in range(3) if i > j])
         domains[domain] = {"hard": hard, "normal": normal, "easy": easy, "score": mean([hard, normal, easy]), "matrix": cell}
+        empty = [f"[{i}, {j}]" for i in range(3) for j in range(3) if not matrix[i][j]]
+        if empty:  # a NaN cell makes its level, the domain and the headline NaN: say which cell
+            levels = [k for k, v in (("hard", hard), ("normal", normal), ("easy", easy)) if math.isnan(v)]
+            notes.append(
+                f"domain {domain!r}: matrix cell(s) {', '.join(empty)} ([chosen style, rejected style]) have no judged "
+                f"comparison, so its {'/'.join(levels)} level and its score are n/a, and so is the overall score"
+            )
     overall = {k: mean(d[k] for d in domains.values()) for k in ("hard", "normal", "easy", "score")} if domains else {}
     missing = [d for d in RMBENCH_DOMAINS if d not in domains]
-    notes = []
     if NO_DOMAIN in groups:
         notes.append(
             f"{len(groups[NO_DOMAIN])} comparison(s) have no domain (no 'domain' field and no per-domain file name such as "
@@ -319,24 +398,32 @@ def score_pairs(log: Sequence[dict]) -> dict:
     return {"score": _acc(log), "domains": dict(sorted(by_domain.items())), "n": len(log)}
 
 
-def score_helpsteer3(log: Sequence[dict]) -> dict:
+def score_helpsteer3(log: Sequence[dict], scoring: str = "rmr1") -> dict:
     """HelpSteer3-Preference: accuracy overall, per domain and per language.
 
-    A judgement without a parsed verdict counts as wrong, as in every benchmark here (a note in the
-    summary says how many there were); ties (``overall_preference`` 0) never reach the log.
+    Ties (``overall_preference`` 0) never reach the log. A judgement without a parsed verdict counts
+    as wrong under ``rmr1`` (as in every benchmark here) and is left out under ``official`` (BR-RM's
+    evaluation, ``examples/run_eval_brrm.py``: accuracy over the parsed judgements); a note says how
+    many there were.
 
     Args:
         log: per-sample log lines (``domain``, ``subset`` = the record's ``language`` or None, ``correct``).
+        scoring: ``rmr1`` or ``official`` (:data:`SCORING_DIFFERENCES`).
 
     Returns:
-        ``score``, ``domains``, ``languages`` (only when the records name one), ``n`` and ``notes``.
+        ``score``, ``domains``, ``languages`` (only when the records name one), ``n`` (judgements in
+        the log), ``n_scored`` (those in the score) and ``notes``.
     """
+    n, unparsed = len(log), sum(r["verdict"] is None for r in log)
+    note = f"judgements without a parsed verdict count as wrong: {unparsed} of {n}"
+    if scoring == "official":
+        note = f"judgements without a parsed verdict left out (BR-RM's evaluation): {unparsed} of {n}"
+        log = [r for r in log if r["verdict"] is not None]
     out = {"score": _acc(log), "domains": {d: _acc(rs) for d, rs in sorted(_group(log, lambda r: r["domain"]).items())}}
     languages = _group((r for r in log if r["subset"] is not None), lambda r: r["subset"])
     if languages:
         out["languages"] = {lang: _acc(rs) for lang, rs in sorted(languages.items())}
-    unparsed = sum(r["verdict"] is None for r in log)
-    return {**out, "n": len(log), "notes": [f"judgements without a parsed verdict count as wrong: {unparsed} of {len(log)}"]}
+    return {**out, "n": n, "n_scored": len(log), "notes": [note]}
 
 
 SCORERS = {

@@ -10,7 +10,6 @@ the record. A JSONL line that does not parse is carried along (:class:`BadLine`)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 from rmr1_utils.converters import CONVERTERS
 from rmr1_utils.curriculum import FAMILIES, curriculum_pairs
-from rmr1_utils.data import iter_jsonl
+from rmr1_utils.data import data_suffix, iter_jsonl, read_json
 from rmr1_utils.errors import DataError
 from rmr1_utils.hub import load_hub_dataset
 from rmr1_utils.synthetic import generate_math_pairs
@@ -109,11 +108,8 @@ def _read_local(path: Path) -> list[Any]:
         import datasets
 
         return list(datasets.load_dataset("parquet", data_files=str(path), split="train"))
-    if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}: invalid JSON ({e.msg} at line {e.lineno})") from None
+    if data_suffix(path) == ".json":
+        data = read_json(path)
         if isinstance(data, dict):  # {"data": [...]}-style files
             data = next((v for v in data.values() if isinstance(v, list)), None)
         if not isinstance(data, list):

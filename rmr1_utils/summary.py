@@ -16,11 +16,11 @@ from rmr1_utils.baselines import baselines, block_baselines, format_baselines
 from rmr1_utils.errors import DataError
 from rmr1_utils.intervals import BLOCKS, format_interval, format_number, score_intervals
 from rmr1_utils.items import incomplete_note, split_complete
-from rmr1_utils.scoring import SCORERS, judge_quality
+from rmr1_utils.scoring import SCORERS, judge_quality, scorer_for, scoring_rule
 from rmr1_utils.stats import DEFAULT_RESAMPLES
 
 
-def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
+def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLES, seed: int = 0, scoring: str = "rmr1") -> dict:
     """All metrics of a benchmark from its per-sample log, with intervals, null baselines and :func:`judge_quality`.
 
     Args:
@@ -29,6 +29,9 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
         log: the per-sample log lines.
         resamples: bootstrap resamples of the intervals (0: no intervals).
         seed: the bootstrap's seed (fixed, so rescoring a log reproduces its summary exactly).
+        scoring: ``rmr1`` (RM-R1's rules) or ``official`` (each benchmark's own generative scorer;
+            :data:`rmr1_utils.scoring.SCORING_DIFFERENCES`): the score, its intervals and the baselines
+            all follow it.
 
     Only whole items are scored: an item with some of its comparisons, games, cells or ratings
     missing from the log (a run killed part-way) is left out, counted in ``n_incomplete_items`` and
@@ -39,7 +42,8 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
         benchmark's full protocol, e.g. a missing section, or when items were incomplete),
         ``n_incomplete_items``, a 95 % interval for each of them
         (``score_ci``, ``<block>_ci``…; :func:`rmr1_utils.intervals.score_intervals`),
-        ``baselines`` (:func:`rmr1_utils.baselines.baselines`) and ``quality``.
+        ``baselines`` (:func:`rmr1_utils.baselines.baselines`), ``quality``, and ``scoring`` with
+        ``scoring_rule`` (the rule used, in words).
 
     Raises:
         DataError: an unknown benchmark, an empty log, a log line without the fields the scorer
@@ -53,7 +57,8 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
         missing = [f for f in ("id", "subset", "domain", "verdict", "correct") if f not in r]
         if missing:
             raise DataError(f"log line {k + 1}: missing field(s) {', '.join(missing)}")
-    scorer = SCORERS[benchmark]
+    rule = scoring_rule(benchmark, scoring)
+    scorer = scorer_for(benchmark, scoring)
     log, incomplete = split_complete(benchmark, log)
     if not log:
         raise DataError(f"{benchmark}: {incomplete_note(incomplete)}: not one whole item to score")
@@ -62,7 +67,8 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
         metrics["notes"] = [*metrics.get("notes", []), incomplete_note(incomplete)]
     intervals = score_intervals(benchmark, log, metrics, scorer, resamples, seed) if resamples else {}
     return {"benchmark": benchmark, **metrics, "n_incomplete_items": incomplete, **intervals,
-            "baselines": baselines(log, scorer), "quality": judge_quality(log)}  # fmt: skip
+            "baselines": baselines(log, scorer), "quality": judge_quality(log),
+            "scoring": scoring, "scoring_rule": rule}  # fmt: skip
 
 
 def json_ready(value):
@@ -137,6 +143,8 @@ def format_scores(summary: dict) -> str:
     skipped = summary.get("skipped")
     if skipped:
         lines += [f"  skipped: {n} record(s) with {reason}, not judged" for reason, n in skipped["reasons"].items()]
+    if summary.get("scoring"):
+        lines.append(f"  scoring: {summary['scoring']}: {summary.get('scoring_rule', '')}".rstrip(": "))
     lines += [f"  note: {note}" for note in summary.get("notes", [])]
     for key in BLOCKS:
         block = summary.get(key)

@@ -347,6 +347,38 @@ def test_unreadable_benchmark_files_are_one_line(tmp_path):
     assert len(ev.load_comparisons("rewardbench", bom)) == 1
 
 
+def test_gzip_files_read_as_their_contents_and_damaged_ones_are_one_line(tmp_path):
+    import gzip
+
+    folder = tmp_path / "rmbench"
+    folder.mkdir()
+    (folder / "code_filtered.json.gz").write_bytes(gzip.compress(json.dumps([rmbench_item(1, prefix="code")]).encode()))
+    write_json(folder / "chat_filtered.json", [rmbench_item(1, prefix="chat")])
+    # the domain comes from the name of a compressed per-domain file too; a folder mixes both
+    assert {c["domain"] for c in ev.load_comparisons("rmbench", folder / "code_filtered.json.gz")} == {"code"}
+    assert [c["domain"] for c in ev.load_comparisons("rmbench", folder)[::9]] == ["chat", "code"]
+    rb = tmp_path / "rb.jsonl"
+    write_jsonl(rb, [rewardbench_item(1), rewardbench_item(2)])
+    (tmp_path / "rb.jsonl.gz").write_bytes(gzip.compress(rb.read_bytes()))
+    assert ev.load_comparisons("rewardbench", tmp_path / "rb.jsonl.gz") == ev.load_comparisons("rewardbench", rb)
+
+    (tmp_path / "plain.jsonl.gz").write_bytes(rb.read_bytes())  # named .gz, not compressed
+    (tmp_path / "cut.json.gz").write_bytes(gzip.compress(json.dumps([rewardbench_item(1)] * 50).encode())[:-30])
+    (tmp_path / "bad.json.gz").write_bytes(gzip.compress(b'[{"id": 1,}]'))
+    (tmp_path / "latin1.jsonl.gz").write_bytes(gzip.compress('{"prompt": "caf\xe9"}\n'.encode("latin-1")))
+    cases = {
+        "plain.jsonl.gz": "line 1: not readable as gzip data (Not a gzipped file (b'{\"'))",
+        "cut.json.gz": "the gzip file is cut short (an incomplete download?)",
+        "bad.json.gz": "invalid JSON (Expecting property name enclosed in double quotes at line 1)",
+        "latin1.jsonl.gz": "line 1: not UTF-8 text",
+        "missing.jsonl.gz": "file not found",
+    }
+    for name, message in cases.items():
+        with pytest.raises(DataError) as e:
+            ev.load_comparisons("rewardbench", tmp_path / name)
+        assert str(e.value) == f"{tmp_path / name}: {message}"
+
+
 def test_limit_must_be_at_least_one(tmp_path, capsys):
     data = write_jsonl(tmp_path / "rb.jsonl", [rewardbench_item(1), rewardbench_item(2)])
     assert len(ev.load_comparisons("rewardbench", data, limit=1)) == 1
@@ -391,3 +423,15 @@ def test_judgements_cut_at_max_new_tokens_are_reported(tmp_path, capsys):
 
     clean = evaluate_with(lambda request: [VERDICT_A], "rewardbench", data, tmp_path / "clean")
     assert clean["quality"]["truncation_rate"] == 0 and "WARNING" not in capsys.readouterr().err
+
+
+def test_an_empty_rmbench_matrix_cell_is_named_where_the_headline_is_na():
+    log = [{"key": f"{item}-{i}{j}", "id": item, "benchmark": "rmbench", "subset": "chat", "domain": "chat", "cell": [i, j],
+            "better_position": "A", "verdict": "A", "correct": True, "length_diff": 1}
+           for item in (1, 2) for i in range(3) for j in range(3) if (i, j) != (0, 2)]  # fmt: skip
+    summary = ev.score("rmbench", log, resamples=0)
+    assert summary["score"] != summary["score"] and summary["normal"] == 1.0  # NaN headline, the diagonal is there
+    note = next(n for n in summary["notes"] if "matrix cell" in n)
+    assert note == ("domain 'chat': matrix cell(s) [0, 2] ([chosen style, rejected style]) have no judged comparison, "
+                    "so its hard level and its score are n/a, and so is the overall score")  # fmt: skip
+    assert "rmbench: score n/a" in ev.format_scores(summary) and f"note: {note}" in ev.format_scores(summary)

@@ -90,3 +90,18 @@ def test_bad_records_name_file_and_record(tmp_path, line, message):
 def test_missing_file():
     with pytest.raises(DataError, match="file not found"):
         read_jsonl("/nonexistent/pairs.jsonl")
+
+
+def test_every_jsonl_and_json_reader_reads_gzip(tmp_path):
+    """One opener (``data.open_text``) behind every reader: ``.jsonl.gz``/``.json.gz`` read as their contents."""
+    import gzip
+
+    from rmr1_utils.data import data_suffix, read_json_list
+    from rmr1_utils.sources import _read_local
+
+    records = [{"id": k, "text": f"caf\u00e9 {k}"} for k in range(3)]
+    (tmp_path / "r.jsonl.gz").write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode()))
+    (tmp_path / "r.json.gz").write_bytes(gzip.compress(json.dumps(records).encode()))
+    assert read_jsonl(tmp_path / "r.jsonl.gz") == records == read_json_list(tmp_path / "r.json.gz")
+    assert _read_local(tmp_path / "r.jsonl.gz") == records == _read_local(tmp_path / "r.json.gz")  # rmr1 prepare's sources
+    assert [data_suffix(n) for n in ("a.jsonl.gz", "a.json.gz", "a.jsonl", "a.tar.gz")] == [".jsonl", ".json", ".jsonl", ".tar"]

@@ -141,3 +141,24 @@ def test_bad_records_are_one_line_naming_file_and_record(name, tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
     assert err.startswith(f"rmr1 evaluate: error: {data}: line 2: ") and message in err, err
+
+
+def test_the_distributed_gzip_file_reads_as_its_contents(tmp_path, capsys):
+    """HelpSteer3 ships ``preference/validation.jsonl.gz``: read as is, errors still name the file and line."""
+    import gzip
+
+    data = tmp_path / "preference" / "validation.jsonl.gz"
+    data.parent.mkdir()
+    data.write_bytes(gzip.compress(SAMPLE.read_bytes()))
+    skipped = []
+    comparisons = ev.load_comparisons("helpsteer3", data, skipped=skipped)
+    assert comparisons == ev.load_comparisons("helpsteer3", SAMPLE) and len(comparisons) == 15
+    assert skipped == [(f"{data}: line 4", "overall_preference 0 (a tie: no better response)")]
+
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(gzip.compress(jsonl(HS3, {**HS3, "overall_preference": 4}).encode()))
+    code = rmr1_main(["evaluate", "--benchmark", "helpsteer3", "--data", str(bad), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == (
+        f"rmr1 evaluate: error: {bad}: line 2: 'overall_preference' must be an integer from -3 to 3, got 4"
+    ), err
