@@ -42,8 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rmr1_utils.data import load_judge_tasks, task_to_released, write_jsonl
-from rmr1_utils.errors import DataError
+from rmr1_utils.data import check_unique_ids, judge_tasks_file, load_judge_tasks, task_to_released, write_jsonl
 from rmr1_utils.generation import BACKENDS, GenerationBackend, SamplingParams, backend_for
 from rmr1_utils.judgement import parse_judgement, winner_to_letter
 from rmr1_utils.rule_teacher import RuleTeacher
@@ -166,11 +165,7 @@ def distill_data(
     """
     out = Path(out)
     sampling = sampling or SamplingParams(max_new_tokens=1024)
-    seen: dict[str, int] = {}
-    for number, task in enumerate(tasks, 1):
-        if task["id"] in seen:
-            raise DataError(f"tasks {seen[task['id']]} and {number} have the same id {task['id']!r}; ids must be unique")
-        seen[task["id"]] = number
+    check_unique_ids(((None, number, task["id"]) for number, task in enumerate(tasks, 1)), noun="task")
     rule = isinstance(backend, RuleTeacher)
     unverifiable = [t for t in tasks if rule and "trace" not in t and not backend.knows(t)]
     if unverifiable:  # the rule teacher writes traces for verifiable tasks only: count the rest
@@ -328,8 +323,14 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
         The summary (see :func:`distill_data`).
     """
     args = parse_stage_args(args, make_parser)
-    tasks = [task for path in args.tasks for task in load_judge_tasks(path, split=args.split)]
-    tasks = tasks[: args.limit] if args.limit else tasks
+    numbered = [  # (file, record number, task): a repeated id is reported with its file and records
+        (str(judge_tasks_file(path, args.split)), number, task)
+        for path in args.tasks
+        for number, task in enumerate(load_judge_tasks(path, split=args.split), 1)
+    ]
+    numbered = numbered[: args.limit] if args.limit else numbered
+    check_unique_ids((file, number, task["id"]) for file, number, task in numbered)
+    tasks = [task for _, _, task in numbered]
     endpoint = args.teacher.startswith(("http://", "https://"))
     rule = args.teacher == "rule"
     sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rmr1_utils.data import assign_positions, load_pairs, pair_to_judge_task
+from rmr1_utils.data import assign_positions, check_unique_ids, load_pairs, pair_to_judge_task
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.formats import STYLES
 from rmr1_utils.generation import BACKENDS, GenerationBackend, SamplingParams, backend_for
@@ -91,11 +91,7 @@ def judge(
     import hashlib
 
     sampling = sampling or SamplingParams(max_new_tokens=512)
-    seen: dict[str, int] = {}
-    for number, pair in enumerate(pairs, 1):
-        if pair["id"] in seen:
-            raise DataError(f"pairs {seen[pair['id']]} and {number} have the same id {pair['id']!r}; ids must be unique")
-        seen[pair["id"]] = number
+    check_unique_ids(((None, number, pair["id"]) for number, pair in enumerate(pairs, 1)), noun="pair")
 
     first_positions = assign_positions(pairs, seed=seed)
     tasks = []

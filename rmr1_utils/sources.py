@@ -81,6 +81,9 @@ class SourceConfig:
             raise ValueError(f"source {self.name!r}: unknown generator {self.generator!r} (expected {', '.join(GENERATORS)})")
         if self.generator and not self.n:
             raise ValueError(f"source {self.name!r}: a generator needs n")
+        for key in ("n", "max_pairs"):
+            if getattr(self, key) is not None and getattr(self, key) < 1:
+                raise ValueError(f"source {self.name!r}: {key} must be >= 1, got {getattr(self, key)}")
         if self.families is not None and not self.generator:
             raise ValueError(f"source {self.name!r}: families apply to generators only")
         if self.to_split is not None and (not isinstance(self.to_split, str) or not self.to_split.isidentifier()):
@@ -105,13 +108,22 @@ def resolve_source_path(path: str, base: Path | None) -> Path:
 def _read_local(path: Path) -> list[Any]:
     if not path.exists():
         raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a JSONL, JSON or parquet file")
     if path.suffix == ".parquet":
-        import datasets
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        return list(datasets.load_dataset("parquet", data_files=str(path), split="train"))
+        try:  # read directly: no copy in the datasets cache, and a damaged file fails here, not in a log
+            return pq.read_table(path).to_pylist()
+        except (pa.ArrowException, OSError) as e:
+            detail = " ".join(str(e).split())[:200]
+            raise DataError(f"{path}: not a readable parquet file ({detail})") from None
     if path.suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: not UTF-8 text") from None
         except json.JSONDecodeError as e:
             raise DataError(f"{path}: invalid JSON ({e.msg} at line {e.lineno})") from None
         if isinstance(data, dict):  # {"data": [...]}-style files
