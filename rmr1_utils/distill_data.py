@@ -19,7 +19,11 @@ assistant message) are checked like pass-1 output and, when wrong, corrected in 
 
 Every attempt is appended to ``OUT/log.jsonl`` and fsynced chunk by chunk
 (:class:`~rmr1_utils.runlog.RunLog`); a restart with the same ``OUT`` skips what is logged, so an
-interrupted run resumes without repeating (or paying for) a request. The log records the teacher
+interrupted run never repeats (or pays again for) a logged request. What a kill can cost is the
+chunk in flight: its requests, answered or not, are logged together when the whole chunk is back,
+so a resumed run sends them again — at most ``--chunk-size`` requests (tested with a real SIGKILL:
+the resumed run asks for exactly the pass-1 attempts the log lacks, plus corrections of the traces
+found wrong). The log records the teacher
 and its sampling settings (a rerun with another teacher stops with one line; ``--restart`` sets the
 old log aside), and each attempt's key holds a fingerprint of its task, so a task file edited
 between runs never reuses an attempt made for another prompt. ``OUT/train.jsonl`` (released
