@@ -57,6 +57,7 @@ from rmr1_utils.stage import (
     endpoint_options,
     non_negative_float,
     non_negative_int,
+    output_folder,
     parse_stage_args,
     positive_int,
     probability,
@@ -300,7 +301,9 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
         "or 'rule' (exact traces for verifiable tasks)",
     )
     parser.add_argument("--teacher-model", default="default", help="endpoint teacher: the served model name")
-    parser.add_argument("--out", required=True, help="output folder (log.jsonl, train.jsonl, summary.json); reused to resume")
+    parser.add_argument(
+        "--out", type=output_folder, required=True, help="output folder (log.jsonl, train.jsonl, summary.json); reused to resume"
+    )
     parser.add_argument(
         "--backend", choices=("auto", *BACKENDS), default="auto", help="local teacher backend (URL teachers use openai)"
     )

@@ -28,6 +28,7 @@ from rmr1_utils.stage import (
     http_url,
     non_negative_float,
     non_negative_int,
+    output_file,
     parse_stage_args,
     positive_int,
     probability,
@@ -254,7 +255,9 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
     parser.add_argument("--model", default="embedded", help="'embedded', 'tiny-random', a local folder or a Hub id")
     parser.add_argument("--data", type=data_path, required=True, help="JSONL file of preference pairs")
     parser.add_argument(
-        "--out", help="run log of the judgements (JSONL, written as they come; rerun to resume); a summary goes next to it"
+        "--out",
+        type=output_file,
+        help="run log of the judgements (JSONL, written as they come; rerun to resume); a summary goes next to it",
     )
     parser.add_argument("--restart", action="store_true", help="set an existing --out aside and start afresh")
     parser.add_argument("--style", choices=STYLES, default="instruct")

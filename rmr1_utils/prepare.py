@@ -39,7 +39,7 @@ from rmr1_utils.formats import STYLES
 from rmr1_utils.generation.interface import prompt_ids
 from rmr1_utils.models import load_tokenizer
 from rmr1_utils.sources import BadLine, SourceConfig, iter_source, shuffled_indices  # noqa: F401 - the stage's API
-from rmr1_utils.stage import non_negative_int, parse_stage_args, positive_float, positive_int, stage_parser
+from rmr1_utils.stage import non_negative_int, output_folder, parse_stage_args, positive_float, positive_int, stage_parser
 
 #: Folder of the bundled data recipes (``--recipe NAME`` looks here).
 RECIPES_DIR = RECIPES_ROOT / "data"
@@ -550,7 +550,7 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
         required=True,
         help="data recipe: a YAML file or a bundled name (e.g. rmr1-mix, tiny-local)",
     )
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--out", type=output_folder, required=True, help="output folder")
     parser.add_argument("--style", choices=STYLES, help="override the recipe's prompt style")
     parser.add_argument("--seed", type=non_negative_int, help="override the recipe's seed")
     parser.add_argument("--test-size", type=positive_float, help="override: fraction (<1) or number of test pairs")

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from rmr1_utils.converters import CONVERTERS
-from rmr1_utils.curriculum import FAMILIES, curriculum_pairs
+from rmr1_utils.curriculum import FAMILIES, PARTS, curriculum_pairs
 from rmr1_utils.data import iter_jsonl
 from rmr1_utils.errors import DataError
 from rmr1_utils.hub import load_hub_dataset
+from rmr1_utils.synthetic import FAMILIES as MATH_FAMILIES
 from rmr1_utils.synthetic import generate_math_pairs
 
 GENERATORS = ("math", "curriculum")
@@ -86,6 +87,15 @@ class SourceConfig:
                 raise ValueError(f"source {self.name!r}: {key} must be >= 1, got {getattr(self, key)}")
         if self.families is not None and not self.generator:
             raise ValueError(f"source {self.name!r}: families apply to generators only")
+        if self.part not in PARTS:
+            raise ValueError(f"source {self.name!r}: unknown part {self.part!r} (expected {', '.join(PARTS)})")
+        if self.families is not None:
+            known = list(FAMILIES if self.generator == "curriculum" else MATH_FAMILIES)
+            unknown = [f for f in self.families if f not in known]
+            if unknown:
+                raise ValueError(
+                    f"source {self.name!r}: unknown {self.generator} families {unknown} (expected some of {', '.join(known)})"
+                )
         if self.to_split is not None and (not isinstance(self.to_split, str) or not self.to_split.isidentifier()):
             raise ValueError(f"source {self.name!r}: to_split must be a split name (letters, digits, _), got {self.to_split!r}")
 

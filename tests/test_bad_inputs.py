@@ -78,6 +78,11 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         "p.jsonl: line 1",
     ),
     "judge out is a folder": ({}, ["judge", "--data", str(QUICKSTART), "--limit", "1", "--out", "{tmp}"], "is a folder"),
+    "judge out inside a file": (
+        {"f": "x"},
+        ["judge", "--data", str(QUICKSTART), "--out", "{tmp}/f/log.jsonl"],
+        "{tmp}/f is a file",
+    ),  # fmt: skip
     # a field of the wrong type, checked where the record is read (a list id or source once ended in
     # "unexpected error: TypeError: unhashable type: 'list'", naming neither file nor record)
     "judge source a list": (
@@ -281,6 +286,22 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
         "max_prompt_tokens must be >= 1",
     ),
+    "prepare unknown curriculum family": (
+        {"r.yaml": "sources:\n  - {name: a, generator: curriculum, n: 3, families: [nope]}\n"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "r.yaml: source 1: source 'a': unknown curriculum families ['nope']",
+    ),
+    "prepare unknown math family": (
+        {"r.yaml": "sources:\n  - {name: a, generator: math, n: 3, families: [nope]}\n"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "unknown math families ['nope']",
+    ),
+    "prepare unknown part": (
+        {"r.yaml": "sources:\n  - {name: a, generator: curriculum, n: 3, part: tset}\n"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "unknown part 'tset'",
+    ),
+    "prepare out is a file": ({"o": "x"}, ["prepare", "--recipe", "judge-curriculum", "--out", "{tmp}/o"], "--out"),
     "prepare pair source a list": (
         {
             "r.yaml": "tokenizer: null\nsources:\n  - {name: a, path: p.jsonl, format: pairs}\n",
@@ -312,6 +333,11 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         {"t1.jsonl": jsonl(TASK), "t2.jsonl": jsonl({**TASK, "id": "t2"}, TASK)},
         ["distill-data", "--tasks", "{tmp}/t1.jsonl", "{tmp}/t2.jsonl", "--out", "{tmp}/o", "--teacher", "rule"],
         "{tmp}/t2.jsonl: record 2: id 't1' repeats {tmp}/t1.jsonl: record 1",
+    ),
+    "distill-data out is a file": (
+        {"t.jsonl": jsonl(TASK), "o": "x"},
+        ["distill-data", "--tasks", "{tmp}/t.jsonl", "--out", "{tmp}/o", "--teacher", "rule"],
+        "argument --out: {tmp}/o is a file, expected a folder",
     ),
     "distill-data task id a list": (
         {"t.jsonl": jsonl({**TASK, "id": ["t1"]})},
@@ -354,6 +380,11 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         {"c.jsonl": jsonl({"prompt": "q", "candidates": ["a", 3]})},
         ["best-of-n", "--data", "{tmp}/c.jsonl", "--out", "{tmp}/o.jsonl"],
         "c.jsonl: record 1",
+    ),
+    "best-of-n out is a folder": (
+        {"c.jsonl": jsonl({"prompt": "q", "candidates": ["a", "b"]})},
+        ["best-of-n", "--data", "{tmp}/c.jsonl", "--out", "{tmp}"],
+        "is a folder",
     ),
     "best-of-n empty file": ({"c.jsonl": ""}, ["best-of-n", "--data", "{tmp}/c.jsonl", "--out", "{tmp}/o.jsonl"], "c.jsonl"),
     # rmr1 distill / grpo (TRL's parser, our config checks)
@@ -464,6 +495,12 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         {},
         ["pipeline", "--set", "distill_overrides.max_stepz=3", "--out", "{tmp}/o"],
         "distill_overrides",
+    ),  # fmt: skip
+    "pipeline out is a file": ({"o": "x"}, ["pipeline", "--out", "{tmp}/o"], "--out"),
+    "pipeline grpo_overrides out of range": (
+        {"p.yaml": "grpo_overrides: {num_generations: -1}\n"},
+        ["pipeline", "--preset", "{tmp}/p.yaml", "--out", "{tmp}/o"],
+        "argument --num_generations: must be >= 2",
     ),  # fmt: skip
     "pipeline --seed negative": ({}, ["pipeline", "--seed", "-1", "--out", "{tmp}/o"], "--seed"),
 }
