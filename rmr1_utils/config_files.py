@@ -182,13 +182,101 @@ def check_trl_config(path: str | Path, dataclass_types: tuple, stage: str) -> di
         raise DataError(f"{path}: unknown key(s) {', '.join(unknown)} for rmr1 {stage} (check the spelling)")
     for key, value in data.items():
         annotation = hints.get(key, Any)
-        scalars = {a for a in (typing.get_args(annotation) or (annotation,)) if a is not type(None)}
+        union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        scalars = {a for a in (typing.get_args(annotation) if union else (annotation,)) if a is not type(None)}
+        if isinstance(value, (list, dict)) and scalars and scalars <= {str, int, float, bool}:
+            raise DataError(f"{path}: key {key!r}: expected {_type_name(annotation)}, got {value!r}")
         if str in scalars and not isinstance(value, (list, dict)):
             continue  # TRL turns any scalar into the string it parses
         if scalars and scalars <= {int, float, bool} and value is not None and not value_matches(value, annotation):
             if not (float in scalars and isinstance(value, str) and _is_number(value)):  # YAML reads 1e-5 as a string
                 raise DataError(f"{path}: key {key!r}: expected {_type_name(annotation)}, got {value!r}")
+    check_training_ranges(data, lambda key: f"{path}: key {key!r}")
     return data
+
+
+#: Ranges of the numeric training fields (both stages; TRL's, transformers' and ours), as
+#: ``key: (lowest, lowest allowed, highest)``. TRL and transformers check few of these, and those
+#: they check fail without naming the key ("GRPO requires at least 2 generations per prompt…") or
+#: only deep in training (a zero batch size divides by zero), so they are checked here, where the
+#: key and the file are known.
+TRAINING_RANGES: dict[str, tuple[float, bool, float | None]] = {
+    **dict.fromkeys(("num_generations",), (2, True, None)),
+    **dict.fromkeys(
+        (
+            "per_device_train_batch_size",
+            "per_device_eval_batch_size",
+            "gradient_accumulation_steps",
+            "num_iterations",
+            "steps_per_generation",
+            "generation_batch_size",
+            "max_completion_length",
+            "max_prompt_length",
+            "max_length",
+            "prefix_refresh_steps",
+            "max_train_samples",
+            "reasrm_max_new_tokens",
+            "lora_r",
+        ),
+        (1, True, None),
+    ),  # fmt: skip
+    **dict.fromkeys(("max_steps",), (-1, True, None)),  # -1: train for num_train_epochs
+    **dict.fromkeys(("num_train_epochs", "logging_steps", "save_steps", "eval_steps", "temperature"), (0, False, None)),
+    **dict.fromkeys(
+        (
+            "learning_rate",
+            "weight_decay",
+            "max_grad_norm",
+            "beta",
+            "epsilon",
+            "epsilon_high",
+            "warmup_steps",
+            "seed",
+            "data_seed",
+            "dataloader_num_workers",
+            "min_shared_prefix",
+            "freeze_layers_below",
+            "side_token_weight",
+            "reasrm_judge_retries",
+            "save_total_limit",
+            "top_k",
+            "lora_alpha",
+        ),
+        (0, True, None),
+    ),  # fmt: skip
+    **dict.fromkeys(("top_p", "vllm_gpu_memory_utilization"), (0, False, 1)),
+    **dict.fromkeys(("warmup_ratio", "min_p", "lora_dropout"), (0, True, 1)),
+    **dict.fromkeys(("reasrm_judge_timeout",), (0, False, None)),
+}
+
+
+def _range_text(low: float, inclusive: bool, high: float | None) -> str:
+    if high is not None:
+        return f"{'>=' if inclusive else '>'} {low:g} and <= {high:g}"
+    return f"{'>=' if inclusive else '>'} {low:g}"
+
+
+def check_training_ranges(values: dict[str, Any], where: typing.Callable[[str], str]) -> None:
+    """Refuse a numeric training field outside :data:`TRAINING_RANGES`, naming the key.
+
+    Args:
+        values: key → value as written (YAML values, or command-line strings); keys without a
+            range, nulls, booleans and text that is not a number are left to the type checks.
+        where: key → how the message names it (``"g.yaml: key 'num_generations'"``, ``"--seed"``).
+
+    Raises:
+        DataError: ``"<where>: must be >= 2, got -2"``.
+    """
+    for key, value in values.items():
+        if key not in TRAINING_RANGES or value is None or isinstance(value, bool):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        low, inclusive, high = TRAINING_RANGES[key]
+        if number != number or number < low or (number == low and not inclusive) or (high is not None and number > high):
+            raise DataError(f"{where(key)}: must be {_range_text(low, inclusive, high)}, got {value}")
 
 
 def _is_number(text: str) -> bool:

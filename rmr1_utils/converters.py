@@ -66,6 +66,30 @@ def _text(record: dict, key: str) -> str:
     return value
 
 
+def _optional_text(record: dict, key: str) -> str | None:
+    """A field that may be absent (``None`` when missing, null or empty), else must be a string.
+
+    Checked where the record is read: ids, sources and domains end up as dictionary keys and
+    group names, where a list would fail far from the record that holds it.
+    """
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RecordError("bad_field_type", f"{key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _record_id(record: dict) -> str | int | None:
+    """A record's ``id``: absent, a string or an integer (not a bool, float, list or mapping)."""
+    value = record.get("id")
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise RecordError("bad_field_type", f"'id' must be a string or an integer, got {type(value).__name__}")
+    return value
+
+
 def _check_messages(messages, name: str) -> list[dict]:
     if not isinstance(messages, list) or not messages:
         raise RecordError("missing_field", f"{name!r} must be a non-empty list of messages")
@@ -170,7 +194,7 @@ def convert_skywork(record: dict, source: str = "skywork", domain: str | None = 
     The record's own ``source`` (e.g. ``wildguard``) becomes the pair's source, prefixed with the
     dataset name, and decides the domain (safety for wildguard, else chat) unless ``domain`` is given.
     """
-    item_source = record.get("source") or "unknown"
+    item_source = _optional_text(record, "source") or "unknown"
     if item_source in SKYWORK_EXCLUDED_SOURCES:
         return None
     if "chosen" not in record or "rejected" not in record:
@@ -265,6 +289,9 @@ def check_verifiable(verifiable, chosen: str, rejected: str) -> dict:
         value = verifiable.get(name)
         if not isinstance(value, str) or not value.strip():
             raise RecordError("bad_verifiable", f"verifiable.{name} must be a non-empty string")
+    for name in ("family", "type"):
+        if verifiable.get(name) is not None and not isinstance(verifiable[name], str):
+            raise RecordError("bad_verifiable", f"verifiable.{name} must be a string, got {type(verifiable[name]).__name__}")
     for name, response in (("chosen_quote", chosen), ("rejected_quote", rejected)):
         if verifiable[name] not in response:
             raise RecordError("bad_verifiable", f"verifiable.{name} is not a verbatim part of the response it quotes")
@@ -279,13 +306,13 @@ def convert_pairs(record: dict, source: str = "local", domain: str | None = None
     elif "prompt" not in record:
         raise RecordError("missing_field", "missing field 'prompt' or 'context'")
     pair = make_pair(
-        record.get("source") or source,
-        record.get("domain") or domain or "chat",
+        _optional_text(record, "source") or source,
+        _optional_text(record, "domain") or domain or "chat",
         _text(record, "chosen"),
         _text(record, "rejected"),
         prompt=None if context is not None else _text(record, "prompt"),
         context=context,
-        id=record.get("id"),
+        id=_record_id(record),
     )
     if record.get("verifiable") is not None:
         pair["verifiable"] = check_verifiable(record["verifiable"], pair["chosen"], pair["rejected"])
@@ -316,10 +343,12 @@ def convert_rmr1_released(record: dict, source: str = "rmr1", domain: str | None
             "bad_context", f"{key} must end with the user message holding both responses (then optionally the trace)"
         )
     digest = hashlib.sha1(json.dumps(messages, ensure_ascii=False).encode()).hexdigest()[:10]
+    record_id = _record_id(record)
+    _optional_text(record, "source")  # the caller may name the task's source from it: it must be text
     task = {
-        "id": record.get("id") or f"{source}-{digest}",
+        "id": record_id if record_id is not None else f"{source}-{digest}",
         "source": source,
-        "domain": record.get("domain") or domain or "chat",
+        "domain": _optional_text(record, "domain") or domain or "chat",
         "messages": messages,
         "winner": winner,
     }

@@ -25,7 +25,7 @@ import json
 import random
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -37,8 +37,10 @@ __all__ = [
     "DOMAINS",
     "POSITIONS",
     "assign_positions",
+    "check_unique_ids",
     "data_suffix",
     "iter_jsonl",
+    "judge_tasks_file",
     "load_judge_tasks",
     "load_pairs",
     "pair_to_judge_task",
@@ -174,6 +176,28 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> Path:
     return path
 
 
+def check_unique_ids(records: Iterable[tuple[str | None, int, Hashable]], noun: str = "record") -> None:
+    """Stop at the first id that repeats, naming both records (and their files).
+
+    Args:
+        records: ``(file or None, 1-based record number, id)`` in input order; ``None`` when the
+            records came from no file (a list handed to a library function).
+        noun: what a record is called in the message (``record``, ``pair``, ``task``).
+
+    Raises:
+        DataError: ``"<file>: record 3: id 'x' repeats record 1; ids must be unique"`` (the first
+            record's file is named too when it is another file).
+    """
+    seen: dict[Hashable, tuple[str | None, int]] = {}
+    for file, number, item_id in records:
+        if item_id in seen:
+            first_file, first_number = seen[item_id]
+            first = f"{noun} {first_number}" if first_file == file else f"{first_file}: {noun} {first_number}"
+            where = f"{file}: {noun} {number}" if file is not None else f"{noun} {number}"
+            raise DataError(f"{where}: id {item_id!r} repeats {first}; ids must be unique")
+        seen[item_id] = (file, number)
+
+
 def load_pairs(path: str | Path, limit: int | None = None) -> list[dict]:
     """Load and validate our own preference-pair records from a JSONL file.
 
@@ -185,7 +209,7 @@ def load_pairs(path: str | Path, limit: int | None = None) -> list[dict]:
         The pairs, each with ``source`` and ``domain`` defaulted (``"local"``, ``"chat"``).
 
     Raises:
-        DataError: the first bad record, named by file and record index.
+        DataError: the first bad record, or a repeated id, named by file and record index.
     """
     records = read_jsonl(path)
     pairs = []
@@ -194,6 +218,7 @@ def load_pairs(path: str | Path, limit: int | None = None) -> list[dict]:
             pairs.append(convert_pairs(record))
         except RecordError as e:
             raise DataError(f"{path}: record {index}: {e}") from None
+    check_unique_ids((str(path), index, pair["id"]) for index, pair in enumerate(pairs, 1))
     return pairs
 
 
@@ -314,6 +339,20 @@ def read_json_list(path: str | Path) -> list:
     return records
 
 
+def judge_tasks_file(path: str | Path, split: str = "train") -> Path:
+    """The file :func:`load_judge_tasks` reads: ``path`` itself, or ``path/{split}.jsonl`` for a folder.
+
+    Raises:
+        DataError: a folder without that split.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / f"{split}.jsonl").exists():
+            raise DataError(f"{path}: no {split}.jsonl in this folder (expected `rmr1 prepare` or `rmr1 distill-data` output)")
+        path = path / f"{split}.jsonl"
+    return path
+
+
 def load_judge_tasks(path: str | Path, split: str = "train", limit: int | None = None) -> list[dict]:
     """Load rendered judge tasks, with their traces when the file has them.
 
@@ -332,11 +371,7 @@ def load_judge_tasks(path: str | Path, split: str = "train", limit: int | None =
     Raises:
         DataError: a missing file or a bad record (file and record index named).
     """
-    path = Path(path)
-    if path.is_dir():
-        if not (path / f"{split}.jsonl").exists():
-            raise DataError(f"{path}: no {split}.jsonl in this folder (expected `rmr1 prepare` or `rmr1 distill-data` output)")
-        path = path / f"{split}.jsonl"
+    path = judge_tasks_file(path, split)
     records = read_json_list(path) if data_suffix(path) == ".json" else read_jsonl(path)
     tasks = []
     for index, record in enumerate(records[:limit] if limit else records, 1):

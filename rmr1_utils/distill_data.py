@@ -19,7 +19,11 @@ assistant message) are checked like pass-1 output and, when wrong, corrected in 
 
 Every attempt is appended to ``OUT/log.jsonl`` and fsynced chunk by chunk
 (:class:`~rmr1_utils.runlog.RunLog`); a restart with the same ``OUT`` skips what is logged, so an
-interrupted run resumes without repeating (or paying for) a request. The log records the teacher
+interrupted run never repeats (or pays again for) a logged request. What a kill can cost is the
+chunk in flight: its requests, answered or not, are logged together when the whole chunk is back,
+so a resumed run sends them again — at most ``--chunk-size`` requests (tested with a real SIGKILL:
+the resumed run asks for exactly the pass-1 attempts the log lacks, plus corrections of the traces
+found wrong). The log records the teacher
 and its sampling settings (a rerun with another teacher stops with one line; ``--restart`` sets the
 old log aside), and each attempt's key holds a fingerprint of its task, so a task file edited
 between runs never reuses an attempt made for another prompt. ``OUT/train.jsonl`` (released
@@ -42,8 +46,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rmr1_utils.data import load_judge_tasks, task_to_released, write_jsonl
-from rmr1_utils.errors import DataError
+from rmr1_utils.data import check_unique_ids, judge_tasks_file, load_judge_tasks, task_to_released, write_jsonl
 from rmr1_utils.generation import BACKENDS, GenerationBackend, SamplingParams, backend_for
 from rmr1_utils.judgement import parse_judgement, winner_to_letter
 from rmr1_utils.rule_teacher import RuleTeacher
@@ -54,6 +57,7 @@ from rmr1_utils.stage import (
     endpoint_options,
     non_negative_float,
     non_negative_int,
+    output_folder,
     parse_stage_args,
     positive_int,
     probability,
@@ -166,11 +170,7 @@ def distill_data(
     """
     out = Path(out)
     sampling = sampling or SamplingParams(max_new_tokens=1024)
-    seen: dict[str, int] = {}
-    for number, task in enumerate(tasks, 1):
-        if task["id"] in seen:
-            raise DataError(f"tasks {seen[task['id']]} and {number} have the same id {task['id']!r}; ids must be unique")
-        seen[task["id"]] = number
+    check_unique_ids(((None, number, task["id"]) for number, task in enumerate(tasks, 1)), noun="task")
     rule = isinstance(backend, RuleTeacher)
     unverifiable = [t for t in tasks if rule and "trace" not in t and not backend.knows(t)]
     if unverifiable:  # the rule teacher writes traces for verifiable tasks only: count the rest
@@ -301,7 +301,9 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
         "or 'rule' (exact traces for verifiable tasks)",
     )
     parser.add_argument("--teacher-model", default="default", help="endpoint teacher: the served model name")
-    parser.add_argument("--out", required=True, help="output folder (log.jsonl, train.jsonl, summary.json); reused to resume")
+    parser.add_argument(
+        "--out", type=output_folder, required=True, help="output folder (log.jsonl, train.jsonl, summary.json); reused to resume"
+    )
     parser.add_argument(
         "--backend", choices=("auto", *BACKENDS), default="auto", help="local teacher backend (URL teachers use openai)"
     )
@@ -328,8 +330,14 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
         The summary (see :func:`distill_data`).
     """
     args = parse_stage_args(args, make_parser)
-    tasks = [task for path in args.tasks for task in load_judge_tasks(path, split=args.split)]
-    tasks = tasks[: args.limit] if args.limit else tasks
+    numbered = [  # (file, record number, task): a repeated id is reported with its file and records
+        (str(judge_tasks_file(path, args.split)), number, task)
+        for path in args.tasks
+        for number, task in enumerate(load_judge_tasks(path, split=args.split), 1)
+    ]
+    numbered = numbered[: args.limit] if args.limit else numbered
+    check_unique_ids((file, number, task["id"]) for file, number, task in numbered)
+    tasks = [task for _, _, task in numbered]
     endpoint = args.teacher.startswith(("http://", "https://"))
     rule = args.teacher == "rule"
     sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed)

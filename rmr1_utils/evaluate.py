@@ -42,6 +42,7 @@ from rmr1_utils.stage import (
     endpoint_options,
     http_url,
     non_negative_int,
+    output_folder,
     parse_stage_args,
     positive_int,
     stage_parser,
@@ -207,7 +208,9 @@ def make_parser(subparsers=None):
         "or a Hub dataset (allenai/reward-bench, nvidia/HelpSteer3, NAME@SPLIT)",
     )
     parser.add_argument("--model", default="embedded")
-    parser.add_argument("--out", required=True, help="output folder: log.jsonl (resumed if present) and summary.json")
+    parser.add_argument(
+        "--out", type=output_folder, required=True, help="output folder: log.jsonl (resumed if present) and summary.json"
+    )
     parser.add_argument("--limit", type=positive_int, help="only the first N items")
     parser.add_argument("--backend", choices=("auto", *BACKENDS), default="auto", help="openai: --model served at --base-url")
     parser.add_argument("--base-url", type=http_url, help="openai backend: server URL, e.g. http://127.0.0.1:8000/v1")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rmr1_utils.data import assign_positions, load_pairs, pair_to_judge_task
+from rmr1_utils.data import assign_positions, check_unique_ids, load_pairs, pair_to_judge_task
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.formats import STYLES
 from rmr1_utils.generation import BACKENDS, GenerationBackend, SamplingParams, backend_for
@@ -28,6 +28,7 @@ from rmr1_utils.stage import (
     http_url,
     non_negative_float,
     non_negative_int,
+    output_file,
     parse_stage_args,
     positive_int,
     probability,
@@ -91,11 +92,7 @@ def judge(
     import hashlib
 
     sampling = sampling or SamplingParams(max_new_tokens=512)
-    seen: dict[str, int] = {}
-    for number, pair in enumerate(pairs, 1):
-        if pair["id"] in seen:
-            raise DataError(f"pairs {seen[pair['id']]} and {number} have the same id {pair['id']!r}; ids must be unique")
-        seen[pair["id"]] = number
+    check_unique_ids(((None, number, pair["id"]) for number, pair in enumerate(pairs, 1)), noun="pair")
 
     first_positions = assign_positions(pairs, seed=seed)
     tasks = []
@@ -258,7 +255,9 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
     parser.add_argument("--model", default="embedded", help="'embedded', 'tiny-random', a local folder or a Hub id")
     parser.add_argument("--data", type=data_path, required=True, help="JSONL file of preference pairs")
     parser.add_argument(
-        "--out", help="run log of the judgements (JSONL, written as they come; rerun to resume); a summary goes next to it"
+        "--out",
+        type=output_file,
+        help="run log of the judgements (JSONL, written as they come; rerun to resume); a summary goes next to it",
     )
     parser.add_argument("--restart", action="store_true", help="set an existing --out aside and start afresh")
     parser.add_argument("--style", choices=STYLES, default="instruct")

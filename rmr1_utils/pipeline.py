@@ -52,7 +52,7 @@ from rmr1_utils.pipeline_preset import PipelinePreset, Run, _overrides, _slug, l
 from rmr1_utils.pipeline_report import accuracy_interval, format_markdown, write_report
 from rmr1_utils.resources import resolve_data_path
 from rmr1_utils.runlog import read_log
-from rmr1_utils.stage import non_negative_int, parse_stage_args, stage_parser
+from rmr1_utils.stage import non_negative_int, output_folder, parse_stage_args, stage_parser
 
 
 def parse_stage_configs(preset: PipelinePreset, run_dir: Path, quiet: bool = False) -> tuple[dict[str, tuple], dict[str, list]]:
@@ -389,7 +389,9 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
         subparsers, "pipeline", "The whole recipe end to end: data → baseline eval → distillation → GRPO → final eval."
     )
     parser.add_argument("--preset", default="cpu", help="a bundled preset (cpu, cpu-long, smoke) or a YAML path")
-    parser.add_argument("--out", help="run folder (default runs/pipeline-<preset>); an existing one is resumed")
+    parser.add_argument(
+        "--out", type=output_folder, help="run folder (default runs/pipeline-<preset>); an existing one is resumed"
+    )
     parser.add_argument("--model", help="override the preset's starting model")
     parser.add_argument("--seed", type=non_negative_int, help="override the preset's seed (every stage)")
     parser.add_argument(

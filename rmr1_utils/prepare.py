@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,7 +39,7 @@ from rmr1_utils.formats import STYLES
 from rmr1_utils.generation.interface import prompt_ids
 from rmr1_utils.models import load_tokenizer
 from rmr1_utils.sources import BadLine, SourceConfig, iter_source, shuffled_indices  # noqa: F401 - the stage's API
-from rmr1_utils.stage import non_negative_int, parse_stage_args, positive_float, positive_int, stage_parser
+from rmr1_utils.stage import non_negative_int, output_folder, parse_stage_args, positive_float, positive_int, stage_parser
 
 #: Folder of the bundled data recipes (``--recipe NAME`` looks here).
 RECIPES_DIR = RECIPES_ROOT / "data"
@@ -46,6 +47,7 @@ RECIPES_DIR = RECIPES_ROOT / "data"
 ON_ERROR = ("raise", "skip")
 OVERLONG = ("drop", "truncate")
 _MAX_EXAMPLES = 20  # skip messages kept in the summary
+_SOURCE_COUNTS = ("records", "skipped", "filtered", "duplicates", "kept", "over_budget", "written")
 _MIN_KEPT_PROMPT_TOKENS = 16  # below this, truncation would leave no question: drop instead
 
 
@@ -90,6 +92,8 @@ class PrepareConfig:
             raise ValueError(f"unknown on_error policy {self.on_error!r} (expected {', '.join(ON_ERROR)})")
         if self.test_size < 0:
             raise ValueError("test_size must be >= 0")
+        if self.max_prompt_tokens is not None and self.max_prompt_tokens < 1:
+            raise ValueError(f"max_prompt_tokens must be >= 1 (or null for no budget), got {self.max_prompt_tokens}")
         if not self.sources:
             raise ValueError("a data recipe needs at least one source")
 
@@ -247,6 +251,9 @@ class Collected:
         filtered: records dropped by the recipe on purpose (e.g. Skywork's ``magpie_ultra``).
         duplicates: records whose content was already seen.
         fixed_split: pair id → split, for pairs of sources with ``to_split``.
+        origin: pair or task id → index of the source it came from.
+        per_source: per source (in recipe order), ``where`` (file or Hub dataset) and the counts
+            ``records``, ``skipped``, ``filtered``, ``duplicates``, ``kept``.
     """
 
     pairs: list[dict] = field(default_factory=list)
@@ -256,6 +263,8 @@ class Collected:
     filtered: Counter = field(default_factory=Counter)
     duplicates: int = 0
     fixed_split: dict[str, str] = field(default_factory=dict)
+    origin: dict[str, int] = field(default_factory=dict)
+    per_source: list[dict] = field(default_factory=list)
 
 
 def collect_sources(config: PrepareConfig, base: Path | None = None) -> Collected:
@@ -273,10 +282,13 @@ def collect_sources(config: PrepareConfig, base: Path | None = None) -> Collecte
     """
     out = Collected()
     seen_ids: set[str] = set()
-    for source in config.sources:
+    for number, source in enumerate(config.sources):
         where, records = iter_source(source, base)
+        counts = Counter()
+        out.per_source.append({"name": source.name, "where": where, "counts": counts})
         fmt = source.format
         for index, record in records:
+            counts["records"] += 1
             try:
                 if isinstance(record, BadLine):
                     raise RecordError("malformed_json", record.message)
@@ -290,20 +302,48 @@ def collect_sources(config: PrepareConfig, base: Path | None = None) -> Collecte
                 if config.on_error == "raise":
                     raise DataError(message) from None
                 out.skipped[e.reason] += 1
+                counts["skipped"] += 1
+                out.per_source[-1].setdefault("first_skip", f"record {index + 1}: {e}")
                 if len(out.skip_examples) < _MAX_EXAMPLES:
                     out.skip_examples.append(message)
                 continue
             if result is None:
                 out.filtered[f"{source.name}/{record.get('source')}"] += 1
+                counts["filtered"] += 1
                 continue
             if result["id"] in seen_ids:
                 out.duplicates += 1
+                counts["duplicates"] += 1
                 continue
             seen_ids.add(result["id"])
+            counts["kept"] += 1
+            out.origin[result["id"]] = number
             (out.tasks if fmt in TASK_FORMATS else out.pairs).append(result)
             if source.to_split:
                 out.fixed_split[result["id"]] = source.to_split
     return out
+
+
+def _contributes_nothing(entry: dict, config: PrepareConfig, dropped_tokens: list[int]) -> str:
+    """The one-line error for a source none of whose records reached the output, saying why."""
+    counts = entry["counts"]
+    head = f"{entry['where']}: source {entry['name']!r} gives no judge task"
+    if not counts["records"]:
+        return f"{head}: it has no records (an empty file or dataset)"
+    reasons = []
+    if counts["skipped"]:
+        reasons.append(f"{counts['skipped']} skipped as bad (first: {entry['first_skip']})")
+    if counts["filtered"]:
+        reasons.append(f"{counts['filtered']} filtered out by the recipe")
+    if counts["duplicates"]:
+        reasons.append(f"{counts['duplicates']} repeat earlier records")
+    if dropped_tokens:
+        hint = "; raise max_prompt_tokens" + (" or set overlong: truncate" if config.overlong == "drop" else "")
+        reasons.append(
+            f"{len(dropped_tokens)} prompts over the token budget of {config.max_prompt_tokens} "
+            f"(the shortest has {min(dropped_tokens)} tokens{hint})"
+        )
+    return f"{head}: of its {counts['records']} records, " + ", ".join(reasons)
 
 
 def prepare(config: PrepareConfig, out: str | Path | None = None, base: Path | None = None, progress: bool = True) -> dict:
@@ -319,7 +359,10 @@ def prepare(config: PrepareConfig, out: str | Path | None = None, base: Path | N
         ``{"train": [tasks], "test": [tasks], "summary": {...}, "token_counts": {split: [int]}}``.
 
     Raises:
-        DataError: with ``on_error="raise"``, the first bad record (file and record index).
+        DataError: with ``on_error="raise"``, the first bad record (file and record index); a
+            source that gives no judge task at all (an empty file, every record skipped, filtered,
+            repeated or over the token budget), naming the source and why — an empty output is
+            never written silently.
     """
     from tqdm.auto import tqdm
 
@@ -333,6 +376,8 @@ def prepare(config: PrepareConfig, out: str | Path | None = None, base: Path | N
     splits: dict[str, list[dict]] = {}
     token_counts: dict[str, list[int]] = {}
     overlong: Counter = Counter()
+    written: Counter = Counter()  # source index → tasks written
+    over_budget: dict[int, list[int]] = defaultdict(list)  # source index → token counts of dropped prompts
     free = [p for p in pairs if p["id"] not in collected.fixed_split]
     pair_splits = dict(zip(("train", "test"), _split(free, config.test_size, config.seed)))
     for pair in pairs:  # sources with `to_split` go where the recipe says
@@ -353,6 +398,7 @@ def prepare(config: PrepareConfig, out: str | Path | None = None, base: Path | N
                     if status != "ok":
                         overlong[status] += 1
                     if task is None:
+                        over_budget[collected.origin[pair["id"]]].append(n)
                         continue
                 else:
                     task = pair_to_judge_task(pair, position, style=config.style)
@@ -360,18 +406,26 @@ def prepare(config: PrepareConfig, out: str | Path | None = None, base: Path | N
                 if position != first:
                     task["id"] = f"{task['id']}-swapped"  # the name `rmr1 evaluate --both-orders` uses
                 tasks.append(task)
+                written[collected.origin[pair["id"]]] += 1
                 if n is not None:
                     counts.append(n)
         for task in task_splits.get(split, []):  # already-rendered RM-R1 tasks: budget can only drop them
             n = prompt_tokens(tokenizer, task["messages"]) if tokenizer is not None else None
             if n is not None and config.max_prompt_tokens and n > config.max_prompt_tokens:
                 overlong["dropped"] += 1
+                over_budget[collected.origin[task["id"]]].append(n)
                 continue
             tasks.append(task)
+            written[collected.origin[task["id"]]] += 1
             if n is not None:
                 counts.append(n)
         splits[split] = tasks
         token_counts[split] = counts
+
+    for number, entry in enumerate(collected.per_source):
+        entry["counts"].update(written=written[number], over_budget=len(over_budget[number]))
+        if not written[number]:
+            raise DataError(_contributes_nothing(entry, config, over_budget[number]))
 
     summary = {
         "recipe": config.name,
@@ -386,6 +440,9 @@ def prepare(config: PrepareConfig, out: str | Path | None = None, base: Path | N
         "skipped_examples": collected.skip_examples,
         "filtered": dict(sorted(collected.filtered.items())),
         "duplicates": collected.duplicates,
+        "sources": [
+            {"name": e["name"], "where": e["where"], **{k: e["counts"][k] for k in _SOURCE_COUNTS}} for e in collected.per_source
+        ],
         "overlong": {
             "policy": config.overlong,
             "budget": config.max_prompt_tokens,
@@ -465,6 +522,24 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def loss_warning(summary: dict) -> str | None:
+    """A one-line warning when records were skipped as bad or prompts dropped over the token budget.
+
+    Printed to stderr even with ``--quiet``: the dataset was written, but smaller than its sources.
+    """
+    parts = []
+    records = sum(s["records"] for s in summary.get("sources", []))
+    if summary["skipped_total"]:
+        reasons = ", ".join(f"{k}={v}" for k, v in summary["skipped"].items())
+        parts.append(f"{summary['skipped_total']} of {records} records skipped as bad ({reasons})")
+    dropped = summary["overlong"].get("dropped", 0)
+    if dropped:
+        parts.append(f"{dropped} prompts over the token budget of {summary['overlong']['budget']} dropped")
+    if not parts:
+        return None
+    return "WARNING: " + "; ".join(parts) + " (per source in summary.json)"
+
+
 def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:
     """Parser of ``rmr1 prepare`` (standalone when ``subparsers`` is None)."""
     parser = stage_parser(subparsers, "prepare", "Build a balanced, leak-free judge-task dataset from a data recipe.")
@@ -475,7 +550,7 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
         required=True,
         help="data recipe: a YAML file or a bundled name (e.g. rmr1-mix, tiny-local)",
     )
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--out", type=output_folder, required=True, help="output folder")
     parser.add_argument("--style", choices=STYLES, help="override the recipe's prompt style")
     parser.add_argument("--seed", type=non_negative_int, help="override the recipe's seed")
     parser.add_argument("--test-size", type=positive_float, help="override: fraction (<1) or number of test pairs")
@@ -513,6 +588,9 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> dict:
         config.tokenizer = None if args.tokenizer.lower() == "none" else args.tokenizer
     config.__post_init__()  # re-validate after overrides
     result = prepare(config, out=args.out, base=path.parent, progress=not args.quiet)
+    warning = loss_warning(result["summary"])
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     if not args.quiet:
         print(format_summary(result["summary"]))
         written = ", ".join(f"{split}.jsonl" for split in result["summary"]["counts"])

@@ -55,6 +55,7 @@ from rmr1_utils.stage import (
     http_url,
     non_negative_float,
     non_negative_int,
+    output_file,
     parse_stage_args,
     positive_int,
     stage_parser,
@@ -383,7 +384,9 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--data", type=data_path, required=True, help="JSONL: prompt or context, and candidates (or use --policy)"
     )
-    parser.add_argument("--out", required=True, help="run log of the picks (JSONL, one per prompt, written as they come)")
+    parser.add_argument(
+        "--out", type=output_file, required=True, help="run log of the picks (JSONL, one per prompt, written as they come)"
+    )
     parser.add_argument("--judge", default="embedded", help="the ReasRM (model name/folder, or the served model name)")
     parser.add_argument("--judge-url", type=http_url, help="an OpenAI-compatible server running the judge")
     parser.add_argument("--backend", choices=("auto", *BACKENDS), default="auto")
@@ -393,7 +396,9 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     parser.add_argument("--temperature", type=non_negative_float, default=1.0, help="--policy sampling temperature")
     parser.add_argument("--policy-max-new-tokens", type=positive_int, default=256)
     parser.add_argument("--max-new-tokens", type=positive_int, default=512, help="judgement length cap")
-    parser.add_argument("--cache", help="JSONL judgement cache kept across runs (default: <out>.judgements.jsonl)")
+    parser.add_argument(
+        "--cache", type=output_file, help="JSONL judgement cache kept across runs (default: <out>.judgements.jsonl)"
+    )
     parser.add_argument("--restart", action="store_true", help="set existing --out and --cache logs aside and start afresh")
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--quiet", action="store_true")

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from rmr1_utils.converters import CONVERTERS
-from rmr1_utils.curriculum import FAMILIES, curriculum_pairs
+from rmr1_utils.curriculum import FAMILIES, PARTS, curriculum_pairs
 from rmr1_utils.data import data_suffix, iter_jsonl, read_json
 from rmr1_utils.errors import DataError
 from rmr1_utils.hub import load_hub_dataset
+from rmr1_utils.synthetic import FAMILIES as MATH_FAMILIES
 from rmr1_utils.synthetic import generate_math_pairs
 
 GENERATORS = ("math", "curriculum")
@@ -80,8 +81,20 @@ class SourceConfig:
             raise ValueError(f"source {self.name!r}: unknown generator {self.generator!r} (expected {', '.join(GENERATORS)})")
         if self.generator and not self.n:
             raise ValueError(f"source {self.name!r}: a generator needs n")
+        for key in ("n", "max_pairs"):
+            if getattr(self, key) is not None and getattr(self, key) < 1:
+                raise ValueError(f"source {self.name!r}: {key} must be >= 1, got {getattr(self, key)}")
         if self.families is not None and not self.generator:
             raise ValueError(f"source {self.name!r}: families apply to generators only")
+        if self.part not in PARTS:
+            raise ValueError(f"source {self.name!r}: unknown part {self.part!r} (expected {', '.join(PARTS)})")
+        if self.families is not None:
+            known = list(FAMILIES if self.generator == "curriculum" else MATH_FAMILIES)
+            unknown = [f for f in self.families if f not in known]
+            if unknown:
+                raise ValueError(
+                    f"source {self.name!r}: unknown {self.generator} families {unknown} (expected some of {', '.join(known)})"
+                )
         if self.to_split is not None and (not isinstance(self.to_split, str) or not self.to_split.isidentifier()):
             raise ValueError(f"source {self.name!r}: to_split must be a split name (letters, digits, _), got {self.to_split!r}")
 
@@ -104,10 +117,17 @@ def resolve_source_path(path: str, base: Path | None) -> Path:
 def _read_local(path: Path) -> list[Any]:
     if not path.exists():
         raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a JSONL, JSON or parquet file")
     if path.suffix == ".parquet":
-        import datasets
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        return list(datasets.load_dataset("parquet", data_files=str(path), split="train"))
+        try:  # read directly: no copy in the datasets cache, and a damaged file fails here, not in a log
+            return pq.read_table(path).to_pylist()
+        except (pa.ArrowException, OSError) as e:
+            detail = " ".join(str(e).split())[:200]
+            raise DataError(f"{path}: not a readable parquet file ({detail})") from None
     if data_suffix(path) == ".json":
         data = read_json(path)
         if isinstance(data, dict):  # {"data": [...]}-style files

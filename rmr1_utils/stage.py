@@ -107,6 +107,39 @@ def data_path(text: str) -> str:
     return text if resolved == Path(text) else str(resolved)
 
 
+def _blocking_file(path: Path) -> Path | None:
+    """The file (not folder) at ``path`` or above it that stops ``path`` being created as asked."""
+    return next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+
+
+def output_folder(text: str) -> str:
+    """An argparse ``type``: a folder to write into (``--out``); refused when a file is in the way.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text``, or a folder above it, is an existing file.
+    """
+    blocking = _blocking_file(Path(text))
+    if blocking is not None:
+        where = "" if blocking == Path(text) else f" ({blocking} is a file, so the folder cannot be created)"
+        raise argparse.ArgumentTypeError(f"{text} is a file, expected a folder{where}" if not where else f"{text}{where}")
+    return text
+
+
+def output_file(text: str) -> str:
+    """An argparse ``type``: a file to write (a run log); refused when it is a folder or a file is above it.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is a folder, or a folder above it is an existing file.
+    """
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, expected a file")
+    blocking = _blocking_file(path.parent)
+    if blocking is not None:
+        raise argparse.ArgumentTypeError(f"{text}: {blocking} is a file, so the file cannot be created in it")
+    return text
+
+
 def add_endpoint_arguments(parser: argparse.ArgumentParser, role: str = "openai backend") -> None:
     """The options of an OpenAI-compatible endpoint shared by the stages that can call one.
 

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-from rmr1_utils.config_files import RECIPES_ROOT, check_trl_config, recipe_path  # noqa: F401 - RECIPES_ROOT is imported from here by stages
+from rmr1_utils.config_files import (  # noqa: F401 - RECIPES_ROOT is imported from here by stages
+    RECIPES_ROOT,
+    check_training_ranges,
+    check_trl_config,
+    recipe_path,
+)
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.models import load_model_and_tokenizer
 from rmr1_utils.precision import CPU, DeviceInfo, Precision, assumed_gpu_elsewhere, choose_precision, detect_device
@@ -374,6 +379,20 @@ class PairOrderSampler:
         return len(self.lengths)
 
 
+def command_line_values(args: Sequence[str]) -> dict[str, str]:
+    """``--key value`` and ``--key=value`` pairs of an argv list (flags without a value left out)."""
+    values = {}
+    for k, arg in enumerate(args):
+        if not arg.startswith("--"):
+            continue
+        if "=" in arg:
+            key, value = arg[2:].split("=", 1)
+            values[key] = value
+        elif k + 1 < len(args) and not args[k + 1].startswith("--"):
+            values[arg[2:]] = args[k + 1]
+    return values
+
+
 def parse_trl_args(dataclass_types: tuple, stage: str, args: Sequence[str] | None = None) -> tuple:
     """Parse argv (``--config RECIPE.yaml`` plus ``--field value`` overrides) with TRL's ``TrlParser``.
 
@@ -401,6 +420,7 @@ def parse_trl_args(dataclass_types: tuple, stage: str, args: Sequence[str] | Non
             config = recipe_path(args[k], stage)
             args[k] = str(config)
             check_trl_config(config, dataclass_types, stage)
+    check_training_ranges(command_line_values(args), lambda key: f"argument --{key}")
     parser = TrlParser(dataclass_types, prog=f"rmr1 {stage}")
 
     def fail(message: str) -> NoReturn:

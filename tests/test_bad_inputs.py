@@ -69,7 +69,7 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
     "judge duplicate ids": (
         {"p.jsonl": jsonl(PAIR, {**PAIR, "id": "p2"}, PAIR)},
         ["judge", "--data", "{tmp}/p.jsonl"],
-        "pairs 1 and 3",
+        "p.jsonl: record 3: id 'p1' repeats record 1",
     ),
     "judge empty file": ({"p.jsonl": ""}, ["judge", "--data", "{tmp}/p.jsonl"], "p.jsonl"),
     "judge lone surrogate": (
@@ -78,6 +78,38 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         "p.jsonl: line 1",
     ),
     "judge out is a folder": ({}, ["judge", "--data", str(QUICKSTART), "--limit", "1", "--out", "{tmp}"], "is a folder"),
+    "judge out inside a file": (
+        {"f": "x"},
+        ["judge", "--data", str(QUICKSTART), "--out", "{tmp}/f/log.jsonl"],
+        "{tmp}/f is a file",
+    ),  # fmt: skip
+    # a field of the wrong type, checked where the record is read (a list id or source once ended in
+    # "unexpected error: TypeError: unhashable type: 'list'", naming neither file nor record)
+    "judge source a list": (
+        {"p.jsonl": jsonl(PAIR, {**PAIR, "id": "p2", "source": ["a"]})},
+        ["judge", "--data", "{tmp}/p.jsonl"],
+        "p.jsonl: record 2: 'source' must be a string",
+    ),
+    "judge id a list": (
+        {"p.jsonl": jsonl({**PAIR, "id": ["p1"]})},
+        ["judge", "--data", "{tmp}/p.jsonl"],
+        "p.jsonl: record 1: 'id' must be a string or an integer",
+    ),
+    "judge id a bool": (
+        {"p.jsonl": jsonl({**PAIR, "id": True})},
+        ["judge", "--data", "{tmp}/p.jsonl"],
+        "p.jsonl: record 1: 'id'",
+    ),
+    "judge domain a list": (
+        {"p.jsonl": jsonl({**PAIR, "domain": ["chat"]})},
+        ["judge", "--data", "{tmp}/p.jsonl"],
+        "p.jsonl: record 1: 'domain' must be a string",
+    ),
+    "judge verifiable family a list": (
+        {"p.jsonl": jsonl({**PAIR, "verifiable": {"solution": "4", "chosen_quote": "4", "rejected_quote": "5", "family": []}})},
+        ["judge", "--data", "{tmp}/p.jsonl"],
+        "p.jsonl: record 1: verifiable.family",
+    ),
     # rmr1 evaluate
     "evaluate chunk-size 0": (
         {},
@@ -210,6 +242,74 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
         "r.yaml",
     ),  # fmt: skip
+    # an empty output is never written silently: a source that gives no task is an error saying why
+    "prepare empty source file": (
+        {"r.yaml": "tokenizer: null\nsources:\n  - {name: a, path: p.jsonl, format: pairs}\n", "p.jsonl": ""},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "p.jsonl: source 'a' gives no judge task: it has no records",
+    ),
+    "prepare every prompt over the token budget": (
+        {"r.yaml": "max_prompt_tokens: 50\nsources:\n  - {name: a, path: p.jsonl, format: pairs}\n", "p.jsonl": jsonl(PAIR)},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o", "--quiet"],
+        "p.jsonl: source 'a' gives no judge task: of its 1 records, 1 prompts over the token budget of 50",
+    ),
+    "prepare every record bad (skip)": (
+        {
+            "r.yaml": "on_error: skip\ntokenizer: null\nsources:\n  - {name: a, path: p.jsonl, format: pairs}\n",
+            "p.jsonl": jsonl({"id": "x", "prompt": "q"}),
+        },
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "p.jsonl: source 'a' gives no judge task: of its 1 records, 1 skipped as bad (first: record 1: missing field",
+    ),  # fmt: skip
+    "prepare source a folder": (
+        {"r.yaml": "tokenizer: null\nsources:\n  - {name: a, path: ., format: pairs}\n"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "is a folder",
+    ),
+    "prepare source JSON not UTF-8": (
+        {"r.yaml": "tokenizer: null\nsources:\n  - {name: a, path: s.json, format: pairs}\n", "s.json": b"\xff[]"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "s.json: not UTF-8 text",
+    ),
+    "prepare source not parquet": (
+        {"r.yaml": "tokenizer: null\nsources:\n  - {name: a, path: s.parquet, format: pairs}\n", "s.parquet": "no"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "s.parquet: not a readable parquet file",
+    ),
+    "prepare source n -3": (
+        {"r.yaml": "sources:\n  - {name: a, generator: curriculum, n: -3}\n"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "source 1: source 'a': n must be >= 1",
+    ),
+    "prepare max_prompt_tokens 0": (
+        {"r.yaml": "max_prompt_tokens: 0\nsources:\n  - {name: a, generator: curriculum, n: 3}\n"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "max_prompt_tokens must be >= 1",
+    ),
+    "prepare unknown curriculum family": (
+        {"r.yaml": "sources:\n  - {name: a, generator: curriculum, n: 3, families: [nope]}\n"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "r.yaml: source 1: source 'a': unknown curriculum families ['nope']",
+    ),
+    "prepare unknown math family": (
+        {"r.yaml": "sources:\n  - {name: a, generator: math, n: 3, families: [nope]}\n"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "unknown math families ['nope']",
+    ),
+    "prepare unknown part": (
+        {"r.yaml": "sources:\n  - {name: a, generator: curriculum, n: 3, part: tset}\n"},
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "unknown part 'tset'",
+    ),
+    "prepare out is a file": ({"o": "x"}, ["prepare", "--recipe", "judge-curriculum", "--out", "{tmp}/o"], "--out"),
+    "prepare pair source a list": (
+        {
+            "r.yaml": "tokenizer: null\nsources:\n  - {name: a, path: p.jsonl, format: pairs}\n",
+            "p.jsonl": jsonl({**PAIR, "source": ["x"]}),
+        },
+        ["prepare", "--recipe", "{tmp}/r.yaml", "--out", "{tmp}/o"],
+        "p.jsonl: record 1: 'source' must be a string",
+    ),  # fmt: skip
     # rmr1 distill-data
     "distill-data missing tasks": ({}, ["distill-data", "--tasks", "{tmp}/t.jsonl", "--out", "{tmp}/o"], "t.jsonl"),
     "distill-data chunk-size 0": (
@@ -227,7 +327,27 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
     "distill-data duplicate task ids": (
         {"t.jsonl": jsonl(TASK, TASK)},
         ["distill-data", "--tasks", "{tmp}/t.jsonl", "--out", "{tmp}/o", "--teacher", "rule"],
-        "tasks 1 and 2",
+        "t.jsonl: record 2: id 't1' repeats record 1",
+    ),
+    "distill-data duplicate task ids across files": (
+        {"t1.jsonl": jsonl(TASK), "t2.jsonl": jsonl({**TASK, "id": "t2"}, TASK)},
+        ["distill-data", "--tasks", "{tmp}/t1.jsonl", "{tmp}/t2.jsonl", "--out", "{tmp}/o", "--teacher", "rule"],
+        "{tmp}/t2.jsonl: record 2: id 't1' repeats {tmp}/t1.jsonl: record 1",
+    ),
+    "distill-data out is a file": (
+        {"t.jsonl": jsonl(TASK), "o": "x"},
+        ["distill-data", "--tasks", "{tmp}/t.jsonl", "--out", "{tmp}/o", "--teacher", "rule"],
+        "argument --out: {tmp}/o is a file, expected a folder",
+    ),
+    "distill-data task id a list": (
+        {"t.jsonl": jsonl({**TASK, "id": ["t1"]})},
+        ["distill-data", "--tasks", "{tmp}/t.jsonl", "--out", "{tmp}/o", "--teacher", "rule"],
+        "t.jsonl: record 1: 'id' must be a string or an integer",
+    ),
+    "distill-data task source a mapping": (
+        {"t.jsonl": jsonl({**TASK, "source": {"a": 1}})},
+        ["distill-data", "--tasks", "{tmp}/t.jsonl", "--out", "{tmp}/o", "--teacher", "rule"],
+        "t.jsonl: record 1: 'source' must be a string",
     ),
     "distill-data task without winner": (
         {"t.jsonl": jsonl({"id": "t", "messages": [{"role": "user", "content": "x"}]})},
@@ -261,6 +381,11 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         ["best-of-n", "--data", "{tmp}/c.jsonl", "--out", "{tmp}/o.jsonl"],
         "c.jsonl: record 1",
     ),
+    "best-of-n out is a folder": (
+        {"c.jsonl": jsonl({"prompt": "q", "candidates": ["a", "b"]})},
+        ["best-of-n", "--data", "{tmp}/c.jsonl", "--out", "{tmp}"],
+        "is a folder",
+    ),
     "best-of-n empty file": ({"c.jsonl": ""}, ["best-of-n", "--data", "{tmp}/c.jsonl", "--out", "{tmp}/o.jsonl"], "c.jsonl"),
     # rmr1 distill / grpo (TRL's parser, our config checks)
     "distill config syntax": (
@@ -283,6 +408,36 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         "'num_generations'",
     ),  # fmt: skip
     "grpo config a list": ({"g.yaml": "- 1\n"}, ["grpo", "--config", "{tmp}/g.yaml"], "g.yaml"),
+    # numeric ranges: TRL refused a negative num_generations without naming the key, a zero one divided by zero
+    "grpo config num_generations -2": (
+        {"g.yaml": "num_generations: -2\n"},
+        ["grpo", "--config", "{tmp}/g.yaml"],
+        "g.yaml: key 'num_generations': must be >= 2, got -2",
+    ),  # fmt: skip
+    "grpo config num_generations 0": (
+        {"g.yaml": "num_generations: 0\n"},
+        ["grpo", "--config", "{tmp}/g.yaml"],
+        "'num_generations'",
+    ),
+    "grpo config top_p 1.5": ({"g.yaml": "top_p: 1.5\n"}, ["grpo", "--config", "{tmp}/g.yaml"], "g.yaml: key 'top_p'"),
+    "grpo config temperature nan": ({"g.yaml": "temperature: .nan\n"}, ["grpo", "--config", "{tmp}/g.yaml"], "'temperature'"),
+    "grpo flag num_generations 1": (
+        {"g.yaml": "seed: 1\n"},
+        ["grpo", "--config", "{tmp}/g.yaml", "--num_generations", "1"],
+        "--num_generations",
+    ),  # fmt: skip
+    "grpo config output_dir a list": ({"g.yaml": "output_dir: [a]\n"}, ["grpo", "--config", "{tmp}/g.yaml"], "'output_dir'"),
+    "distill config batch size 0": (
+        {"d.yaml": "per_device_train_batch_size: 0\n"},
+        ["distill", "--config", "{tmp}/d.yaml"],
+        "d.yaml: key 'per_device_train_batch_size'",
+    ),  # fmt: skip
+    "distill config learning_rate negative": (
+        {"d.yaml": "learning_rate: -1.0e-5\n"},
+        ["distill", "--config", "{tmp}/d.yaml"],
+        "d.yaml: key 'learning_rate'",
+    ),  # fmt: skip
+    "distill flag max_steps=-3": ({}, ["distill", "--config", "tiny-cpu", "--max_steps=-3"], "--max_steps"),
     # rmr1 prompt
     "prompt missing answer": ({}, ["prompt", "--question", "q", "--answer-a", "a"], "--answer-b"),
     "prompt conversation a folder": (
@@ -340,6 +495,12 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         {},
         ["pipeline", "--set", "distill_overrides.max_stepz=3", "--out", "{tmp}/o"],
         "distill_overrides",
+    ),  # fmt: skip
+    "pipeline out is a file": ({"o": "x"}, ["pipeline", "--out", "{tmp}/o"], "--out"),
+    "pipeline grpo_overrides out of range": (
+        {"p.yaml": "grpo_overrides: {num_generations: -1}\n"},
+        ["pipeline", "--preset", "{tmp}/p.yaml", "--out", "{tmp}/o"],
+        "argument --num_generations: must be >= 2",
     ),  # fmt: skip
     "pipeline --seed negative": ({}, ["pipeline", "--seed", "-1", "--out", "{tmp}/o"], "--seed"),
 }

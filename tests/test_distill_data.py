@@ -10,6 +10,11 @@ runs for real.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -19,7 +24,7 @@ from rmr1_utils.generation import SamplingParams
 from rmr1_utils.judgement import parse_judgement
 from rmr1_utils.runlog import read_log
 
-from .conftest import DATA_DIR, run_rmr1
+from .conftest import DATA_DIR, REPO_ROOT, run_rmr1
 from .openai_test_server import OpenAITestServer, last_user_message
 
 TRACES = DATA_DIR / "traces" / "cor_traces.jsonl"
@@ -159,6 +164,48 @@ def test_a_kill_mid_line_loses_only_that_line(tmp_path, tasks, gold):
         summary = distill_data(tasks[:4], "t", tmp_path, backend="openai", progress=False, backend_options=options)
         assert len(server.chat_requests) == 5  # only the torn one is redone
     assert summary["kept"] == 4
+
+
+def test_a_sigkill_mid_chunk_resends_only_what_the_log_lacks(tmp_path, gold):
+    """A real ``rmr1 distill-data`` over HTTP, killed (SIGKILL) while a chunk's requests are at the
+    server: the log loses at most that chunk, and the resumed run asks for exactly the work the log
+    lacks — the unlogged pass-1 attempts, plus corrections of rejected traces — never a logged one.
+
+    (A review counted 13 requests on resume "where 12 were left": the difference is the chunk in
+    flight at the kill — answered or not, it was not logged, so it is asked again — and corrections
+    of pass-1 traces found wrong; nothing logged is ever re-sent.)"""
+    chunk = 4
+    loaded = load_judge_tasks(TRACES)[:16]
+    tasks = [{k: v for k, v in t.items() if k != "trace"} for t in loaded]
+    behaviour = {1: "wrong", 6: "cut", 9: "wrong", 14: "no_format"}
+    path = write_jsonl(tmp_path / "tasks.jsonl", [task_to_released(t) for t in tasks])
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    with OpenAITestServer(replies=teacher_replies(gold, behaviour), delay=0.5) as server:
+        command = [sys.executable, "-m", "rmr1_utils", "distill-data", "--tasks", str(path), "--teacher", server.url,
+                   "--teacher-model", "t", "--out", str(out), "--chunk-size", str(chunk), "--max-concurrency", str(chunk),
+                   "--quiet"]  # fmt: skip
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while len(server.chat_requests) < chunk + 2 and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.01)  # the second chunk's requests are at the server, each answered after 0.5 s
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        sent = len(server.chat_requests)
+        logged = read_log(out / "log.jsonl")
+        assert 1 <= sent - len(logged) <= chunk, f"{sent} sent, {len(logged)} logged: not killed inside a chunk"
+        first = {r["id"]: r for r in logged if r["pass"] == 1}
+        missing = [k for k, t in enumerate(tasks) if t["id"] not in first]
+        # corrections: of logged pass-1 traces found wrong, and of the missing tasks the teacher will get wrong
+        corrections = sum(not r["accepted"] for r in first.values()) + sum(k in behaviour for k in missing)
+        subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+        resumed = server.chat_requests[sent:]
+    assert len(resumed) == len(missing) + corrections
+    asked_again = [last_user_message(r) for r in resumed if "The correct verdict is" not in last_user_message(r)]
+    assert sorted(asked_again) == sorted(tasks[k]["messages"][-1]["content"] for k in missing)  # no logged attempt re-sent
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["pass1_attempted"] == 16 and summary["pass2_attempted"] == len(behaviour) and summary["kept"] == 16
+    assert len(read_log(out / "log.jsonl")) == 16 + len(behaviour)  # every attempt logged once
 
 
 def test_released_format_traces_are_checked_not_regenerated(tmp_path, gold):

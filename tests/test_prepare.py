@@ -287,3 +287,30 @@ def test_budget_report_claims_nothing_it_did_not_measure():
     assert "token budget 1024: all prompts fit" in prep.format_summary(summary)
     summary["overlong"].update(dropped=3)
     assert "token budget 1024: dropped=3" in prep.format_summary(summary)
+
+
+def test_records_lost_on_the_way_are_a_loud_warning_and_counted_per_source(tmp_path, capsys):
+    """Some records skipped as bad and some prompts over the budget, others kept: the dataset is written
+    (exit 0), and stderr says what was lost even with --quiet; summary.json counts it per source."""
+    from rmr1_utils.cli import main as rmr1_main
+
+    long_question = "Explain this carefully. " * 60
+    pairs = [{"id": f"p{k}", "prompt": (long_question if k < 2 else "") + f"What is {k}+{k}?", "chosen": str(2 * k),
+              "rejected": str(2 * k + 1)} for k in range(5)]  # fmt: skip
+    source = tmp_path / "pairs.jsonl"
+    source.write_text("".join(json.dumps(p) + "\n" for p in pairs) + json.dumps({"id": "bad", "prompt": "q"}) + "\n")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("on_error: skip\nmax_prompt_tokens: 1000\nsources:\n  - {name: a, path: pairs.jsonl, format: pairs}\n")
+    code = rmr1_main(["prepare", "--recipe", str(recipe), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 0
+    assert err == (
+        "WARNING: 1 of 6 records skipped as bad (missing_field=1); 2 prompts over the token budget of 1000 dropped "
+        "(per source in summary.json)"
+    )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["sources"] == [
+        {"name": "a", "where": str(source), "records": 6, "skipped": 1, "filtered": 0, "duplicates": 0, "kept": 5,
+         "over_budget": 2, "written": 3}
+    ]  # fmt: skip
+    assert summary["counts"] == {"train": 3, "test": 0}

@@ -154,7 +154,7 @@ def test_duplicate_pair_ids_are_an_error_naming_both_records(tmp_path):
     pair = {"id": "same", "prompt": "q", "chosen": "a", "rejected": "b"}
     data.write_text(json.dumps(pair) + "\n" + json.dumps({**pair, "id": "other"}) + "\n" + json.dumps(pair) + "\n")
     proc = run_rmr1("judge", "--model", "tiny-random", "--data", str(data), "--max-new-tokens", "2", "--quiet")
-    assert proc.returncode == 2 and "pairs 1 and 3 have the same id 'same'" in proc.stderr
+    assert proc.returncode == 2 and f"{data}: record 3: id 'same' repeats record 1" in proc.stderr
 
 
 def _run_killed_and_clean(tmp_path, command, log_of, at_least):
