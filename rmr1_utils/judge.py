@@ -209,11 +209,17 @@ def mark_position_consistency(records: Sequence[dict]) -> None:
             r["consistent"] = consistent
 
 
+def _decided_accuracy(records: Sequence[dict]) -> float:
+    decided = [r for r in records if r["verdict"] is not None]
+    return sum(r["correct"] for r in decided) / len(decided) if decided else float("nan")
+
+
 def summarize(records: Sequence[dict]) -> dict:
     """Headline numbers of a judging run.
 
     Returns:
-        ``n``, ``accuracy``, ``format_compliance``, ``verdict_rate``, ``truncation_rate`` and, when
+        ``n``, ``accuracy``, ``format_compliance``, ``verdict_rate``, ``decided_accuracy`` (accuracy on
+        the judgements with a verdict; NaN without any), ``truncation_rate`` and, when
         both orders were judged, ``position_consistency`` (over pairs).
     """
     n = len(records)
@@ -224,6 +230,7 @@ def summarize(records: Sequence[dict]) -> dict:
         "accuracy": sum(r["correct"] for r in records) / n,
         "format_compliance": sum(r["format_complete"] for r in records) / n,
         "verdict_rate": sum(r["verdict"] is not None for r in records) / n,
+        "decided_accuracy": _decided_accuracy(records),
         "truncation_rate": sum(not r["finished"] for r in records) / n,
     }
     if any("consistent" in r for r in records):

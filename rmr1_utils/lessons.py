@@ -2,8 +2,10 @@
 
 Every lesson states what a learner should see ("accuracy goes from 0.00 to 0.92"). Those numbers
 come from one recorded full-mode run of the lesson, kept in ``notebooks/expected.json``. At the end
-of a full-mode run a lesson calls :func:`check_expected` with what it measured: each number must be
-within its tolerance of the recorded one (a changed recipe must re-record:
+of a full-mode run a lesson calls :func:`check_expected` with what it measured, which prints a table
+of recorded vs obtained numbers with their tolerances. On a learner's machine a number outside its
+tolerance is explained, not fatal (another CPU gives other numbers); with ``RMR1_STRICT_EXPECTED=1``
+(CI, the recording of the course site) it raises (a changed recipe must re-record:
 ``RMR1_RECORD=1 jupyter nbconvert --execute …``). A test checks that every recorded number appears
 in the lesson's text as written, so prose, recording and run cannot drift apart. Tiny mode
 (``RMR1_TINY=1``, what CI runs) shows the same method on a smaller budget and prints its numbers
@@ -120,10 +122,55 @@ def format_number(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+#: Set to ``1`` where a drift from the record must fail (CI, the recording of the course site's
+#: outputs); a learner's run only reports it.
+STRICT_ENV = "RMR1_STRICT_EXPECTED"
+
+
+def strict_checks() -> bool:
+    """Whether :func:`check_expected` raises on a number outside its tolerance (``RMR1_STRICT_EXPECTED=1``)."""
+    return os.environ.get(STRICT_ENV) == "1"
+
+
+def drift_table(lesson: str, measured: dict[str, float], places: dict[str, int], expected: dict) -> list[dict]:
+    """One row per measured number: ``name``, ``obtained``, ``recorded`` (None when not recorded),
+    ``tolerance``, ``difference`` (obtained − recorded) and ``ok``."""
+    rows = []
+    for name, value in measured.items():
+        record = expected.get(lesson, {}).get(name)
+        if record is None:
+            rows.append({"name": name, "obtained": value, "recorded": None, "tolerance": None, "difference": None, "ok": False})
+            continue
+        difference = value - record["value"]
+        ok = abs(difference) <= record["tolerance"]
+        rows.append({"name": name, "obtained": value, "recorded": record["value"], "tolerance": record["tolerance"],
+                     "difference": difference, "ok": ok})  # fmt: skip
+    return rows
+
+
+def format_drift_table(rows: list[dict], places: dict[str, int]) -> str:
+    """The rows of :func:`drift_table` as a text table (recorded vs obtained, with tolerances)."""
+    lines = [f"{'number':<32} {'recorded':>9} {'obtained':>9} {'difference':>10} {'tolerance':>9}  within"]
+    for r in rows:
+        d = places[r["name"]]
+        if r["recorded"] is None:
+            lines.append(f"{r['name']:<32} {'–':>9} {r['obtained']:>9.{d}f} {'–':>10} {'–':>9}  not recorded")
+            continue
+        lines.append(
+            f"{r['name']:<32} {r['recorded']:>9.{d}f} {r['obtained']:>9.{d}f} {r['difference']:>+10.{d}f}"
+            f" {r['tolerance']:>9.{d}f}  {'yes' if r['ok'] else 'NO'}"
+        )
+    return "\n".join(lines)
+
+
 def check_expected(
     lesson: str, measured: dict[str, float], tolerances: dict[str, float] | None = None, digits: int | dict[str, int] = 2
 ) -> dict:
     """Compare a full-mode run with the recorded one (or record it, with ``RMR1_RECORD=1``).
+
+    Prints a table of recorded vs obtained numbers with their tolerances. A learner's run that lands
+    outside a tolerance (another CPU, another library version, another seed) is told so and goes on;
+    only with ``RMR1_STRICT_EXPECTED=1`` (CI, recording the course site) does a drift raise.
 
     Args:
         lesson: the lesson id (``"03"``).
@@ -132,10 +179,11 @@ def check_expected(
         digits: decimals the lesson's text shows (one for all, or name → decimals, default 2).
 
     Returns:
-        ``{name: {"measured", "expected", "ok"}}`` (empty in tiny mode, where nothing is checked).
+        ``{name: {"measured", "expected", "ok"}}`` (empty in tiny mode, where nothing is checked;
+        ``expected`` is None for a number not recorded).
 
     Raises:
-        RMR1Error: a full-mode number outside its tolerance, or not recorded yet.
+        RMR1Error: in strict mode, a full-mode number outside its tolerance, or not recorded yet.
     """
     tolerances = tolerances or {}
     places = {name: digits.get(name, 2) if isinstance(digits, dict) else digits for name in measured}
@@ -152,19 +200,28 @@ def check_expected(
         EXPECTED_FILE.write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         print(f"recorded {len(measured)} numbers of lesson {lesson} in {EXPECTED_FILE}")
         return {}
-    report, bad = {}, []
-    for name, value in measured.items():
-        record = expected.get(lesson, {}).get(name)
-        if record is None:
-            raise RMR1Error(f"lesson {lesson}: no recorded value for {name!r} (rerun the lesson with RMR1_RECORD=1)")
-        ok = abs(value - record["value"]) <= record["tolerance"]
-        report[name] = {"measured": value, "expected": record["value"], "ok": ok}
-        print(
-            f"{name:<40} measured {value:.{places[name]}f}   recorded {record['value']:.{places[name]}f}"
-            f" ± {record['tolerance']}   {'ok' if ok else 'OFF'}"
+    rows = drift_table(lesson, measured, places, expected)
+    print(format_drift_table(rows, places))
+    report = {r["name"]: {"measured": r["obtained"], "expected": r["recorded"], "ok": r["ok"]} for r in rows}
+    missing = [r["name"] for r in rows if r["recorded"] is None]
+    off = [r for r in rows if r["recorded"] is not None and not r["ok"]]
+    if strict_checks() and missing:
+        raise RMR1Error(
+            f"lesson {lesson}: no recorded value for {', '.join(map(repr, missing))} (rerun the lesson with RMR1_RECORD=1)"
         )
-        if not ok:
-            bad.append(name)
-    if bad:
-        raise RMR1Error(f"lesson {lesson}: {', '.join(bad)} differ from the recorded run beyond tolerance")
+    if strict_checks() and off:
+        raise RMR1Error(f"lesson {lesson}: {', '.join(r['name'] for r in off)} differ from the recorded run beyond tolerance")
+    if off:
+        worst = max(off, key=lambda r: abs(r["difference"]) - r["tolerance"])
+        d = places[worst["name"]]
+        print(
+            f"\nyour numbers differ from the recorded run by up to {abs(worst['difference']):.{d}f} "
+            f"({worst['name']}: {worst['obtained']:.{d}f} against {worst['recorded']:.{d}f}; {len(off)} of {len(rows)} "
+            "outside the tolerance), which is expected on another CPU, another torch or transformers version, or "
+            "another seed: the text's numbers are those of the recorded run (bench/RESULTS.md says where it ran)"
+        )
+    if missing:
+        print(f"not recorded: {', '.join(missing)} (a new number: record it with RMR1_RECORD=1)")
+    if rows and not off and not missing:
+        print(f"\nall {len(rows)} numbers within the tolerance of the recorded run")
     return report

@@ -52,8 +52,9 @@ def report_rows(run: Run) -> list[dict]:
     """The report table: one row per metric, one column per evaluated model.
 
     Rows: the headline metrics on the pooled headline sets (format compliance, accuracy with its
-    interval, position consistency, verdicts naming A, judgements), then each set's accuracy
-    with its interval. Interval cells are ``{"value", "low", "high", ...}`` dicts.
+    interval, verdict rate, accuracy on the judgements with a verdict, position consistency,
+    verdicts naming A, judgements), then each set's accuracy with its interval. Interval cells are
+    ``{"value", "low", "high", ...}`` dicts.
     """
     preset = run.preset
     stages = [s for s in EVAL_COLUMNS if s in run.results]
@@ -65,6 +66,8 @@ def report_rows(run: Run) -> list[dict]:
 
     add("format compliance", lambda log: float(judge_quality(log)["format_compliance"]))
     add("accuracy", lambda log: accuracy_interval(log, preset).to_dict())
+    add("verdict rate", lambda log: float(judge_quality(log)["verdict_rate"]))
+    add("accuracy on decided", lambda log: float(judge_quality(log)["decided_accuracy"]))
     add("position consistency", lambda log: float(judge_quality(log).get("position_consistency", float("nan"))))
     add("verdicts naming A", lambda log: float(judge_quality(log)["verdict_a_rate"]))
     add("judgements", lambda log: len(log))

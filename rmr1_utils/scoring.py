@@ -440,7 +440,7 @@ SCORERS = {
 
 
 def judge_quality(log: Sequence[dict]) -> dict:
-    """Benchmark-independent diagnostics: format compliance, verdict rate, position bias.
+    """Benchmark-independent diagnostics: format compliance, verdict rate, accuracy on decided judgements, position bias.
 
     ``verdict_a_rate`` is the share of A/B verdicts naming A (0.5 for an unbiased judge on a
     balanced log; ratings and four-way C/D verdicts are not counted); ``truncation_rate`` the
@@ -461,6 +461,8 @@ def judge_quality(log: Sequence[dict]) -> dict:
     out = {
         "format_compliance": mean(bool(r.get("format_complete")) for r in log) if log else float("nan"),
         "verdict_rate": len(with_verdict) / len(log) if log else float("nan"),
+        # accuracy where the judge decided: tells "below chance" from "no verdict" (missing verdicts count as wrong)
+        "decided_accuracy": mean(bool(r.get("correct")) for r in with_verdict) if with_verdict else float("nan"),
         "verdict_a_rate": mean(r["verdict"] == "A" for r in letters) if letters else float("nan"),
         "truncation_rate": mean(r.get("finished", True) is False and r["verdict"] is None for r in log) if log else float("nan"),
     }

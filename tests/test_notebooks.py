@@ -111,6 +111,36 @@ def test_set_mode_switches_the_run_folder_and_the_checks(tmp_path, monkeypatch, 
         lessons.set_mode("medium")
 
 
+def test_a_drift_is_explained_to_a_learner_and_fatal_in_strict_mode(tmp_path, monkeypatch, capsys):
+    expected = {
+        "09": {
+            "acc": {"value": 0.80, "tolerance": 0.05, "shown": "0.80"},
+            "loss": {"value": 2.0, "tolerance": 0.1, "shown": "2.00"},
+        }
+    }
+    (tmp_path / "expected.json").write_text(json.dumps(expected), encoding="utf-8")
+    monkeypatch.setattr(lessons, "EXPECTED_FILE", tmp_path / "expected.json")
+    monkeypatch.setenv("RMR1_TINY", "0")
+    monkeypatch.delenv("RMR1_RECORD", raising=False)
+    monkeypatch.setenv("RMR1_STRICT_EXPECTED", "0")  # a learner's run
+    report = lessons.check_expected("09", {"acc": 0.70, "loss": 2.05})
+    out = capsys.readouterr().out
+    assert report["acc"] == {"measured": 0.70, "expected": 0.80, "ok": False} and report["loss"]["ok"]
+    assert re.search(r"^acc\s+0\.80\s+0\.70\s+-0\.10\s+0\.05\s+NO$", out, flags=re.M)  # recorded, obtained, difference, tolerance
+    assert re.search(r"^loss\s+2\.00\s+2\.05\s+\+0\.05\s+0\.10\s+yes$", out, flags=re.M)
+    assert "your numbers differ from the recorded run by up to 0.10 (acc: 0.70 against 0.80; 1 of 2" in out
+    assert "which is expected on another CPU" in out
+    assert lessons.check_expected("09", {"new": 1.0})["new"]["expected"] is None  # not recorded: said, not fatal
+    assert "not recorded" in capsys.readouterr().out
+    monkeypatch.setenv("RMR1_STRICT_EXPECTED", "1")  # CI, recording the site
+    with pytest.raises(lessons.RMR1Error, match="acc differ from the recorded run beyond tolerance"):
+        lessons.check_expected("09", {"acc": 0.70, "loss": 2.05})
+    with pytest.raises(lessons.RMR1Error, match="no recorded value for 'new'"):
+        lessons.check_expected("09", {"new": 1.0})
+    assert lessons.check_expected("09", {"acc": 0.78, "loss": 2.0})["acc"]["ok"]
+    assert "all 2 numbers within the tolerance" in capsys.readouterr().out
+
+
 def test_an_earlier_lessons_output_is_found_or_explained(tmp_path, monkeypatch):
     monkeypatch.setenv("RMR1_RUNS", str(tmp_path))
     monkeypatch.setenv("RMR1_TINY", "0")

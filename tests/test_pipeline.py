@@ -138,6 +138,7 @@ def test_report_rows_intervals_paired_differences_and_bias(tmp_path):
         rows["accuracy"]["final"]["value"] == 0.75 and rows["accuracy"]["final"]["low"] < 0.75 < rows["accuracy"]["final"]["high"]
     )
     assert rows["position consistency"] == {"metric": "position consistency", "base": 0.0, "final": 1.0}
+    assert rows["verdict rate"]["base"] == 1.0 and rows["accuracy on decided"]["final"] == 0.75
     assert rows["verdicts naming A"]["base"] == 1.0 and rows["verdicts naming A"]["final"] == 0.5
     assert rows["judgements"]["final"] == 16 and rows["accuracy: extra"]["final"]["value"] == 1.0
     (paired,) = [p for p in paired_rows(run) if p["comparison"] == "base → final" and p["set"] == "headline"]
@@ -157,7 +158,8 @@ def test_smoke_pipeline_end_to_end_and_resume(tmp_path):
     report = main(["--preset", "smoke", "--out", str(out), "--quiet"])
     assert report["columns"] == ["base", "distilled", "final"]
     metrics = [r["metric"] for r in report["rows"]]
-    assert metrics == ["format compliance", "accuracy", "position consistency", "verdicts naming A", "judgements",
+    assert metrics == ["format compliance", "accuracy", "verdict rate", "accuracy on decided", "position consistency",
+                       "verdicts naming A", "judgements",
                        "accuracy: held-out", "accuracy: quickstart pairs"]  # fmt: skip
     for name in STAGES:
         assert (out / name / "stage.json").exists(), name
