@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import posixpath
 import re
 import shutil
 import subprocess
@@ -66,6 +67,7 @@ class GuidePage:
     title: str
     path: str  # relative to the docs folder
     text: str
+    source: str = "README.md"  # the repository file it comes from (its relative links start there)
 
 
 def readme_pages(readme: str) -> list[GuidePage]:
@@ -95,13 +97,18 @@ def _relative(target: str, page: str) -> str:
 
 
 def rewrite_links(page: GuidePage, pages: Sequence[GuidePage], lessons: Sequence[str], extra: dict[str, str]) -> str:
-    """A guide page's Markdown with repository links made site links.
+    """A page's Markdown with repository links made site links: a lesson to its page, a README anchor
+    to the guide page holding it, a file that is a page (``extra``) to that page, any other repository
+    file to its copy on GitHub.
 
     Args:
-        page: the page.
-        pages: every guide page (for the anchors).
+        page: the page (``page.source``: where its relative links start).
+        pages: every guide page cut from the README (for its anchors).
         lessons: the lesson notebooks' file names.
         extra: repository path → docs path for other files that are pages of the site.
+
+    Raises:
+        RMR1Error: a link to a README heading that does not exist, or out of the repository.
     """
     anchors = _anchors(pages)
 
@@ -111,17 +118,22 @@ def rewrite_links(page: GuidePage, pages: Sequence[GuidePage], lessons: Sequence
             return match.group(0)  # a web address
         path, _, fragment = target.partition("#")
         hash_part = f"#{fragment}" if fragment else ""
-        if not path or path == "README.md":
-            where = anchors.get(fragment)
-            if where is None:
-                raise RMR1Error(f"README.md: link to #{fragment}, a heading that does not exist")
+        repo_path = posixpath.normpath(posixpath.join(posixpath.dirname(page.source), path)) if path else page.source
+        if repo_path.startswith("../"):
+            raise RMR1Error(f"{page.source}: link to {target}, outside the repository")
+        if repo_path == "README.md":
+            where = anchors.get(fragment, "index.md") if fragment else "index.md"
+            if fragment and fragment not in anchors:
+                raise RMR1Error(f"{page.source}: link to README.md#{fragment}, a heading that does not exist")
             return f"[{text}]({'' if where == page.path else _relative(where, page.path)}{hash_part})"
-        name = Path(path).name
-        if path.startswith("notebooks/") and name in lessons:
+        if not path:
+            return match.group(0)  # an anchor on the same page
+        name = posixpath.basename(repo_path)
+        if repo_path.startswith("notebooks/") and name in lessons:
             return f"[{text}]({_relative('lessons/' + name, page.path)}{hash_part})"
-        if path in extra:
-            return f"[{text}]({_relative(extra[path], page.path)}{hash_part})"
-        return f"[{text}]({BLOB_URL}/{path.lstrip('./')}{hash_part})"
+        if repo_path in extra:
+            return f"[{text}]({_relative(extra[repo_path], page.path)}{hash_part})"
+        return f"[{text}]({BLOB_URL}/{repo_path}{hash_part})"
 
     return re.sub(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)\)", site_link, page.text)
 
@@ -255,13 +267,15 @@ def assemble(docs: Path = DOCS_BUILD) -> tuple[list, list[LessonPage]]:
 
     extra = {"bench/RESULTS.md": "results.md"}
     shutil.copy(ROOT / "bench" / "RESULTS.md", docs / "results.md")
-    teaching_nav = []
+    teaching = []
     if (ROOT / "docs").is_dir():
-        shutil.copytree(ROOT / "docs", docs / "docs")
+        shutil.copytree(ROOT / "docs", docs / "docs")  # with their images; the Markdown is rewritten below
         for page in sorted((ROOT / "docs").rglob("*.md")):
             relative = page.relative_to(ROOT).as_posix()
             extra[relative] = relative
-            teaching_nav.append(relative)
+            text = page.read_text(encoding="utf-8")
+            heading = re.search(r"(?m)^# (.+)$", text)
+            teaching.append(GuidePage(heading.group(1) if heading else page.stem, relative, text, relative))
 
     names = {lesson: path.name for lesson, path in notebooks.items()}
     (docs / "resources.md").write_text(
@@ -276,19 +290,41 @@ def assemble(docs: Path = DOCS_BUILD) -> tuple[list, list[LessonPage]]:
 
     pages = readme_pages((ROOT / "README.md").read_text(encoding="utf-8"))
     pages[0].text += home_lessons(notebooks, statuses)
-    for page in pages:
+    for page in [*pages, *teaching]:
         target = docs / page.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(rewrite_links(page, pages, list(notebooks), extra), encoding="utf-8")
+        target.write_text(rewrite_links(page, pages, [p.name for p in notebooks.values()], extra), encoding="utf-8")
     nav = [
         {"Home": "index.md"},
         {"Lessons": lesson_nav},
         {"Time and memory": "resources.md"},
         {"Guide": [{page.title: page.path} for page in pages[1:]]},
-        *([{"Teaching": teaching_nav}] if teaching_nav else []),
+        *([{"Teaching": [{page.title: page.path} for page in teaching]}] if teaching else []),
         {"Recorded runs": "results.md"},
     ]
     return nav, statuses
+
+
+def on_page_content(html: str, page, **_) -> str:
+    """MkDocs hook: point a lesson's table of contents at its headings' real anchors.
+
+    mkdocs-jupyter slugs its table of contents from the headings' text without their code spans
+    (``#5-build-the-dataset-with``) while the page's headings keep them
+    (``id="5-build-the-dataset-with-rmr1-prepare"``): the contents link nowhere. The entries and the
+    headings come in the same order, so each entry takes the id of its heading.
+    """
+    ids = re.findall(r'<h[1-6][^>]*\sid="([^"]+)"', html)
+
+    def entries(items):
+        for item in items:
+            yield item
+            yield from entries(item.children)
+
+    toc = list(entries(page.toc or []))
+    if len(toc) == len(ids):
+        for item, anchor in zip(toc, ids):
+            item.id = anchor
+    return html
 
 
 def build(out: Path = SITE_BUILD, docs: Path = DOCS_BUILD) -> list[LessonPage]:
@@ -305,7 +341,7 @@ def build(out: Path = SITE_BUILD, docs: Path = DOCS_BUILD) -> list[LessonPage]:
         raise RMR1Error("MkDocs is not installed: make setup-site (pip install -r requirements-site.txt)") from None
     nav, statuses = assemble(docs)
     config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    config.update(docs_dir=str(docs.resolve()), site_dir=str(out.resolve()), nav=nav)
+    config.update(docs_dir=str(docs.resolve()), site_dir=str(out.resolve()), nav=nav, hooks=[str(Path(__file__).resolve())])
     generated = docs.parent / "mkdocs.yml"
     generated.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(generated)],

@@ -137,7 +137,7 @@ def execute(path: Path, mode: str, runs: Path, timeout: int) -> tuple[object, di
     """
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     lesson = path.name[:2]
     os.environ.update(
@@ -160,6 +160,11 @@ def execute(path: Path, mode: str, runs: Path, timeout: int) -> tuple[object, di
             )
             last = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
             raise RMR1Error(f"lesson {lesson} ({path.name}), cell {index}: {last}") from None
+        except DeadKernelError:
+            # most often out of memory: the peak so far says how much it had
+            raise RMR1Error(
+                f"lesson {lesson} ({path.name}): the kernel died at {memory.peak / 2**30:.1f} GiB (out of memory?)"
+            ) from None
     seconds = time.monotonic() - start
     clean_outputs(nb, ROOT)
     measured = {
@@ -170,6 +175,10 @@ def execute(path: Path, mode: str, runs: Path, timeout: int) -> tuple[object, di
         **machine(),
     }
     return nb, measured
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def load_resources(path: Path = RESOURCES_FILE) -> dict:
@@ -216,9 +225,7 @@ def record(lessons: Sequence[str], mode: str, runs: Path, timeout: int = 3600, s
         resources["lessons"].setdefault(lesson, {})[mode] = measured
         resources["environment"] = environment_sizes()
         write_resources(resources)
-        where = (
-            f"stored {target.relative_to(ROOT)}" if kept else "not stored" + (" (a full-mode recording is kept)" if store else "")
-        )
+        where = f"stored {_shown(target)}" if kept else "not stored" + (" (a full-mode recording is kept)" if store else "")
         print(
             f"   {format_seconds(measured['seconds'])}, peak RAM {format_mib(measured['peak_rss_mib'])}, "
             f"run folder {format_mib(measured['run_folder_mib'])}; {where}",
@@ -327,11 +334,16 @@ def course_table(resources: dict, names: dict[str, str]) -> str:
             f"`{r['recipe']}`: {r['peak_gib']:.1f} GiB, {format_seconds(r['seconds'])} ({r['max_steps']} steps)"
             for r in resources.get("t4_estimates", {}).get(lesson, [])
         )
-        lines.append(
-            f"| {lesson} `{name}` | {format_time(tiny) if tiny else '–'} | {format_mib(tiny['peak_rss_mib']) if tiny else '–'} | "
-            f"{format_time(full) if full else 'not recorded yet'} | {format_mib(full['peak_rss_mib']) if full else '–'} | "
-            f"{format_mib(full['run_folder_mib']) if full else '–'} | {gpu or '– (CPU lesson)'} |"
-        )
+        title = name[3:].removesuffix(".ipynb").replace("_", " ")  # 03_distillation.ipynb: "distillation"
+        cells = [
+            format_time(tiny) if tiny else "–",
+            format_mib(tiny["peak_rss_mib"]) if tiny else "–",
+            format_time(full) if full else "not recorded yet",
+            format_mib(full["peak_rss_mib"]) if full else "–",
+            format_mib(full["run_folder_mib"]) if full else "–",
+            gpu or "–",
+        ]
+        lines.append(f"| {lesson} {title} | " + " | ".join(cells) + " |")
     if any(busy(entry) for modes in resources["lessons"].values() for entry in modes.values()):
         lines += ["", BUSY_NOTE]
     return "\n".join(lines)
@@ -434,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         resources["t4_estimates"] = t4_estimates()
         write_resources(resources)
         for path in update_texts():
-            print(f"updated {path.relative_to(ROOT)}")
+            print(f"updated {_shown(path)}")
     except RMR1Error as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -127,6 +127,18 @@ def test_the_readme_becomes_guide_pages_with_site_links():
     with pytest.raises(RMR1Error, match="#nowhere, a heading that does not exist"):
         course_site.rewrite_links(course_site.GuidePage("Home", "index.md", "[x](#nowhere)"), pages, lessons, extra)
 
+    # a page of docs/: its links start from docs/
+    text = (
+        "[l](../notebooks/03_distillation.ipynb) [r](../README.md#run-logs-resume-and-errors) "
+        "[t](trouble.md#wsl) [c](../Makefile) [s](#here)"
+    )
+    page = course_site.GuidePage("Teaching", "docs/teaching.md", text, "docs/teaching.md")
+    out = course_site.rewrite_links(page, pages, lessons, {**extra, "docs/trouble.md": "docs/trouble.md"})
+    assert out == (
+        "[l](../lessons/03_distillation.ipynb) [r](../guide/run-logs-resume-and-errors.md#run-logs-resume-and-errors) "
+        f"[t](../docs/trouble.md#wsl) [c]({course_site.BLOB_URL}/Makefile) [s](#here)"
+    )
+
 
 @pytest.mark.parametrize(("seconds", "shown"), [(4.6, "5 s"), (125, "2 min 05 s"), (3720, "1 h 02 min")])
 def test_times_are_written_for_people(seconds, shown):
