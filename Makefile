@@ -119,8 +119,8 @@ gpu-smoke:
 	@if [ -x $(PY) ]; then py=$(PY); else py=$(PYTHON); fi; \
 	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $$py -m rmr1_utils.gpu_smoke --out runs/gpu-smoke
 
-# The course site. `make record-lessons` executes every lesson in full mode (80-95 minutes on 2 free
-# cores; LESSONS="03 04" for some), storing the executed copies in site/recorded/ and each lesson's wall
+# The course site. `make record-lessons` executes every lesson in full mode (the longest job here: run
+# it on a quiet machine; LESSONS="03 04" for some), storing the executed copies in site/recorded/ and each lesson's wall
 # time, peak RAM and disk in notebooks/lesson_resources.json, then writes those into the lessons' first
 # cells and the README; `make record-lessons-tiny` measures tiny mode (minutes; it never replaces a
 # full recording). `make site` renders the lessons with their recorded outputs and the README's guide

@@ -51,6 +51,7 @@ from rmr1_utils.lesson_recording import (
 CONFIG = ROOT / "site" / "mkdocs.yml"
 DOCS_BUILD = ROOT / "build" / "site-docs"
 SITE_BUILD = ROOT / "build" / "site"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: Where a repository file that is not a page of the site is linked (the release the lessons pin).
 BLOB_URL = f"https://github.com/rmr1-course/rmr1/blob/v{__version__}"
 
@@ -161,7 +162,9 @@ def lay_outputs(committed: dict, recorded: dict | None) -> tuple[dict, int]:
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             cell, source = code[block.a + k], done[block.b + k]
-            cell["outputs"], cell["execution_count"] = source.get("outputs", []), source.get("execution_count")
+            # a widget (a progress bar) has no state on a static page: only its first text would show ("0%")
+            outputs = [o for o in source.get("outputs", []) if WIDGET_VIEW not in o.get("data", {})]
+            cell["outputs"], cell["execution_count"] = outputs, source.get("execution_count")
             matched += 1
     return nb, len(code) - matched
 

@@ -143,6 +143,8 @@ def execute(path: Path, mode: str, runs: Path, timeout: int) -> tuple[object, di
     os.environ.update(
         RMR1_TINY="1" if mode == "tiny" else "0",
         RMR1_WIDGETS="static",  # explorers as HTML: the page has no widget frontend
+        TQDM_DISABLE="1",  # nor progress bars, which a static page would show at 0 %
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
         RMR1_RUNS=str(runs),
         PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
     )

@@ -93,7 +93,8 @@ def test_recorded_outputs_stay_on_the_code_that_made_them():
         }
 
     out = [{"output_type": "stream", "name": "stdout", "text": "3\n"}]
-    recorded = {"cells": [cell("markdown", "# old text"), cell("code", "x = 1", []), cell("code", "print(x + 2)", out)]}
+    bar = {"output_type": "display_data", "data": {course_site.WIDGET_VIEW: {}, "text/plain": "  0%|"}, "metadata": {}}
+    recorded = {"cells": [cell("markdown", "# old text"), cell("code", "x = 1", []), cell("code", "print(x + 2)", [bar, *out])]}
     committed = {"cells": [cell("markdown", "# new text"), cell("markdown", "a new hint"), cell("code", "x = 1"),
                            cell("code", "print(x + 2)"), cell("code", "print('new')")]}  # fmt: skip
     nb, missing = course_site.lay_outputs(committed, recorded)

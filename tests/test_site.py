@@ -176,7 +176,7 @@ def test_the_plots_are_drawn(server, browser, plot, tmp_path):
     _block_the_outside(browser, server)
     page = browser.new_page()
     page.goto(f"{server}/{path}", wait_until="load")
-    cell = page.locator(".jp-CodeCell", has_text=code)
+    cell = page.locator(".jp-CodeCell[id]", has_text=code)  # the cell itself, not the wrapper mkdocs-jupyter puts round it
     assert cell.count() == 1, f"{path}: {cell.count()} code cells contain {code!r}"
     image = cell.locator(".jp-OutputArea img")
     assert image.count() >= 1, f"{plot}: the cell has no image output (is the lesson recorded? make record-lessons)"
