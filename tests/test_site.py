@@ -182,8 +182,13 @@ def test_the_plots_are_drawn(server, browser, plot, tmp_path):
     assert image.count() >= 1, f"{plot}: the cell has no image output (is the lesson recorded? make record-lessons)"
     png = image.last.screenshot(path=str(tmp_path / "plot.png"))
     page.close()
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
-    assert pixels.shape[0] > 100 and pixels.shape[1] > 200, f"{plot}: a {pixels.shape} image"
-    # a blank (or single-colour) image has no variance; a plot has axes, ticks, text and data in ink
-    assert pixels.std() > 20, f"{plot}: pixel standard deviation {pixels.std():.1f}: blank"
-    assert (pixels < 128).mean() > 0.01, f"{plot}: {100 * (pixels < 128).mean():.2f} % dark pixels: nothing drawn"
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+    grey = rgb.mean(axis=2)
+    assert grey.shape[0] > 100 and grey.shape[1] > 200, f"{plot}: a {grey.shape} image"
+    # blank (or one colour): no variance; a plot has axes, ticks and text off the background ...
+    assert grey.std() > 10, f"{plot}: pixel standard deviation {grey.std():.1f}: blank"
+    off_background = (np.abs(grey - np.median(grey)) > 30).mean()
+    assert off_background > 0.02, f"{plot}: {100 * off_background:.2f} % of the pixels off the background"
+    # ... and its data in matplotlib's first colour (blue, #1f77b4): a plot with empty axes fails here
+    blue = ((rgb[..., 2] - rgb[..., 0] > 60) & (rgb[..., 2] > 120)).mean()
+    assert blue > 0.003, f"{plot}: {100 * blue:.2f} % blue pixels: no data drawn"
