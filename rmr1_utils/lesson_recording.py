@@ -90,11 +90,13 @@ class PeakMemory:
         self._thread.join()
 
 
-def folder_mib(path: Path) -> float:
-    """Size of the files under ``path`` in MiB (0 when it does not exist)."""
+def folder_mib(path: Path, since: float | None = None) -> float:
+    """Size of the files under ``path`` in MiB (0 when it does not exist); with ``since`` (a
+    ``time.time()``), only the files written from then on — rewritten ones included."""
     if not path.exists():
         return 0.0
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
+    files = (f.stat() for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+    return sum(st.st_size for st in files if since is None or st.st_mtime >= since) / 2**20
 
 
 def _cleaned(text: str, root: Path) -> str:
@@ -151,7 +153,7 @@ def execute(path: Path, mode: str, runs: Path, timeout: int) -> tuple[object, di
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend puts each figure in the notebook
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    written_before = folder_mib(runs)
+    began = time.time()
     start = time.monotonic()
     with PeakMemory() as memory:
         try:
@@ -172,7 +174,7 @@ def execute(path: Path, mode: str, runs: Path, timeout: int) -> tuple[object, di
     measured = {
         "seconds": round(seconds, 1),
         "peak_rss_mib": round(memory.peak / 2**20, 1),
-        "run_folder_mib": round(max(0.0, folder_mib(runs) - written_before), 1),  # what it wrote under the runs folder
+        "run_folder_mib": round(folder_mib(runs, since=began - 1), 1),  # what it wrote under the runs folder
         "date": dt.date.today().isoformat(),
         **machine(),
     }
