@@ -426,8 +426,9 @@ def test_judgements_cut_at_max_new_tokens_are_reported(tmp_path, capsys):
 
 
 def test_an_empty_rmbench_matrix_cell_is_named_where_the_headline_is_na():
+    # items that really have 8 comparisons (a file whose samples lack one chosen style): complete, by item_size
     log = [{"key": f"{item}-{i}{j}", "id": item, "benchmark": "rmbench", "subset": "chat", "domain": "chat", "cell": [i, j],
-            "better_position": "A", "verdict": "A", "correct": True, "length_diff": 1}
+            "better_position": "A", "verdict": "A", "correct": True, "length_diff": 1, "item_size": 8}
            for item in (1, 2) for i in range(3) for j in range(3) if (i, j) != (0, 2)]  # fmt: skip
     summary = ev.score("rmbench", log, resamples=0)
     assert summary["score"] != summary["score"] and summary["normal"] == 1.0  # NaN headline, the diagonal is there

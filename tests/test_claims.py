@@ -119,11 +119,19 @@ def backed(n: str, kind: str | None, recorded) -> bool:
     return any(f"{value:.{places}f}" == n and ("." in n or kind is None or k in (kind, "any")) for value, k in recorded)
 
 
+#: The time and memory block of each lesson's first cell and of the README: written from
+#: notebooks/lesson_resources.json by the recording command and checked against it by
+#: tests/test_lesson_recording.py, so its numbers are recorded by construction.
+RESOURCES_BLOCK = re.compile(r"<!-- lesson-resources.*?<!-- /lesson-resources -->", re.S)
+
+
 def markdown_of(path) -> str:
     if path.suffix == ".md":
-        return path.read_text(encoding="utf-8")
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    return "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        text = path.read_text(encoding="utf-8")
+    else:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        text = "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    return RESOURCES_BLOCK.sub("", text)
 
 
 SOURCES = [*NOTEBOOKS, REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
