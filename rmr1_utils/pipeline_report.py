@@ -156,7 +156,8 @@ def _save_plots(run: Run, rows: list[dict], columns: list[str]) -> list[str]:
 
     plots = run.dir / "plots"
     plots.mkdir(parents=True, exist_ok=True)
-    interval_rows = [r for r in rows if r["metric"].startswith("accuracy")]
+    # the accuracy rows that carry intervals (not "accuracy on decided", a plain share)
+    interval_rows = [r for r in rows if r["metric"].startswith("accuracy") and all(isinstance(r.get(c), dict) for c in columns)]
     figures = [
         (
             "before_after.png",
