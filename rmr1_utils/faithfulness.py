@@ -261,3 +261,100 @@ def check_record(record: dict) -> FaithfulnessCheck | None:
     if not isinstance(record.get("response_a"), str) or not isinstance(record.get("response_b"), str):
         return None
     return check_judgement(record.get("completion") or "", record["response_a"], record["response_b"], bool(record.get("verifiable")))
+
+
+# ---------------------------------------------------------------------------------------------
+# A log's faithfulness, with intervals
+# ---------------------------------------------------------------------------------------------
+
+
+def faithfulness_summary(
+    log: Sequence[dict], resamples: int = 2000, seed: int = 0, item=None, level: float = 0.95
+) -> dict | None:
+    """Faithfulness of a per-sample log's judgements, each rate with a seeded bootstrap interval by item.
+
+    Args:
+        log: per-sample log lines with ``completion``, ``response_a``, ``response_b`` and ``correct``.
+        resamples, seed, level: the bootstrap's.
+        item: line → the item it judges (its judgements are resampled together); default
+            :func:`rmr1_utils.intervals.item_of` (both orders of a pair share an id).
+
+    Returns:
+        ``None`` when no line records its responses; else ``judgements`` (checked), ``quotes``,
+        ``faithful_quotes``, ``faithful_share`` (faithful quotes / quotes, pooled) with
+        ``faithful_share_ci``, ``fabricated_rate`` (judgements with a fabricated quote / judgements
+        with quotes) with its interval, ``accuracy_faithful`` / ``accuracy_fabricated`` /
+        ``accuracy_no_quotes`` (accuracy of the judgements whose quotes are all found / that have a
+        fabricated quote / that quote nothing, each an interval dict with its ``n``),
+        ``solution_agreement`` (over the checkable Reasoning-type judgements) and ``rubric_present``
+        (over the Chat-type ones), each an interval dict.
+    """
+    from rmr1_utils.intervals import item_of
+    from rmr1_utils.stats import bootstrap_mean
+
+    item = item or item_of
+    checked = [(line, check) for line in log if (check := check_record(line)) is not None]
+    if not checked:
+        return None
+
+    def interval(values: list[float], clusters: list) -> dict:
+        if resamples:
+            return bootstrap_mean(values, clusters, resamples, seed, level).to_dict()
+        point = bootstrap_mean(values, clusters, 1, seed, level).to_dict()  # no intervals asked for: the value alone
+        return {**point, "low": float("nan"), "high": float("nan")}
+
+    quote_values, quote_items = [], []
+    groups: dict[str, tuple[list[float], list]] = {"faithful": ([], []), "fabricated": ([], []), "no_quotes": ([], [])}
+    fabricated, quoting_items = [], []
+    agreement, agreement_items, rubric, rubric_items = [], [], [], []
+    for line, check in checked:
+        unit = item(line)
+        for q in check.quotes:
+            quote_values.append(float(q.found))
+            quote_items.append(unit)
+        group = "no_quotes" if not check.quotes else ("fabricated" if check.fabricated else "faithful")
+        groups[group][0].append(float(bool(line.get("correct"))))
+        groups[group][1].append(unit)
+        if check.quotes:
+            fabricated.append(float(check.fabricated))
+            quoting_items.append(unit)
+        if check.solution_agrees is not None:
+            agreement.append(float(check.solution_agrees))
+            agreement_items.append(unit)
+        if check.rubric_present is not None:
+            rubric.append(float(check.rubric_present))
+            rubric_items.append(unit)
+    share = {**interval(quote_values, quote_items), "unit": "quotes"}
+    return {
+        "judgements": len(checked),
+        "quotes": len(quote_values),
+        "faithful_quotes": int(sum(quote_values)),
+        "faithful_share": share["value"],
+        "faithful_share_ci": share,
+        "fabricated_rate": interval(fabricated, quoting_items),
+        **{f"accuracy_{name}": interval(values, units) for name, (values, units) in groups.items()},
+        "solution_agreement": interval(agreement, agreement_items),
+        "rubric_present": interval(rubric, rubric_items),
+        "bootstrap": {"resamples": resamples, "seed": seed, "level": level, "unit": "item"},
+    }
+
+
+def _rate(interval: dict | None) -> str:
+    from rmr1_utils.intervals import format_interval, format_number
+
+    if not interval or not interval.get("n"):
+        return "n/a (n=0)"
+    return f"{format_number(interval['value'])} {format_interval(interval)} (n={interval['n']})"
+
+
+def format_faithfulness(summary: dict | None) -> str | None:
+    """Two lines for a summary table: the faithful-quote share with its interval, and accuracy by faithfulness."""
+    if not summary:
+        return None
+    return (
+        f"  reasoning: faithful quotes {_rate(summary['faithful_share_ci'])} of {summary['quotes']} quotes in "
+        f"{summary['judgements']} judgements; judgements with a fabricated quote {_rate(summary['fabricated_rate'])}; "
+        f"solution agrees with verdict {_rate(summary['solution_agreement'])}; rubric present {_rate(summary['rubric_present'])}\n"
+        f"  accuracy when all quotes are found {_rate(summary['accuracy_faithful'])}, with a fabricated quote "
+        f"{_rate(summary['accuracy_fabricated'])}, without quotes {_rate(summary['accuracy_no_quotes'])}"
+    )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from rmr1_utils.baselines import baselines, block_baselines, format_baselines
 from rmr1_utils.errors import DataError
+from rmr1_utils.faithfulness import faithfulness_summary, format_faithfulness
 from rmr1_utils.intervals import BLOCKS, format_interval, format_number, score_intervals
 from rmr1_utils.scoring import SCORERS, judge_quality
 from rmr1_utils.stats import DEFAULT_RESAMPLES
@@ -33,7 +34,8 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
         ``benchmark``, the scorer's metrics (with ``notes`` when the score departs from the
         benchmark's full protocol, e.g. a missing section), a 95 % interval for each of them
         (``score_ci``, ``<block>_ci``…; :func:`rmr1_utils.intervals.score_intervals`),
-        ``baselines`` (:func:`rmr1_utils.baselines.baselines`) and ``quality``.
+        ``baselines`` (:func:`rmr1_utils.baselines.baselines`) and ``quality``; and ``faithfulness``
+        (:func:`rmr1_utils.faithfulness.faithfulness_summary`) when the log records the shown responses.
 
     Raises:
         DataError: an unknown benchmark, an empty log, or a log line without the fields the
@@ -50,7 +52,11 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
     scorer = SCORERS[benchmark]
     metrics = scorer(log)
     intervals = score_intervals(benchmark, log, metrics, scorer, resamples, seed) if resamples else {}
-    return {"benchmark": benchmark, **metrics, **intervals, "baselines": baselines(log, scorer), "quality": judge_quality(log)}
+    summary = {"benchmark": benchmark, **metrics, **intervals, "baselines": baselines(log, scorer), "quality": judge_quality(log)}
+    faithful = faithfulness_summary(log, resamples, seed)  # logs that record the shown responses
+    if faithful is not None:
+        summary["faithfulness"] = faithful
+    return summary
 
 
 def json_ready(value):
@@ -143,4 +149,7 @@ def format_scores(summary: dict) -> str:
                 lines.append((f"{line}  | {nulls}" if nulls else line).rstrip())
     q = summary.get("quality", {})
     lines.append("  judge: " + ", ".join(f"{k}={format_number(v)}" for k, v in q.items()))
+    faithful = format_faithfulness(summary.get("faithfulness"))
+    if faithful:
+        lines.append(faithful)
     return "\n".join(lines)
