@@ -23,9 +23,9 @@ from pathlib import Path
 from rmr1_utils import grpo, prepare
 from rmr1_utils.compare import compare_logs
 from rmr1_utils.evaluate import run_evaluation
+from rmr1_utils.faithfulness import check_record, faithfulness_summary
 from rmr1_utils.generation import TransformersBackend
 from rmr1_utils.models import load_model_and_tokenizer
-from rmr1_utils.faithfulness import check_record, faithfulness_summary
 from rmr1_utils.pipeline_preset import _overrides, _slug, load_preset
 from rmr1_utils.pipeline_report import pair_of
 from rmr1_utils.runlog import read_log

@@ -170,9 +170,7 @@ def answer_in_response(answer: str, response: str) -> bool:
     return normalise(answer).casefold() in normalise(response).casefold()
 
 
-def check_judgement(
-    judgement: Judgement | str, response_a: str, response_b: str, verifiable: bool = False
-) -> FaithfulnessCheck:
+def check_judgement(judgement: Judgement | str, response_a: str, response_b: str, verifiable: bool = False) -> FaithfulnessCheck:
     """Check one judgement's quotes, solution and rubric against the responses it judged.
 
     Args:
@@ -260,7 +258,9 @@ def check_record(record: dict) -> FaithfulnessCheck | None:
     without the responses (logs written before they were recorded, RewardBench 2's jobs)."""
     if not isinstance(record.get("response_a"), str) or not isinstance(record.get("response_b"), str):
         return None
-    return check_judgement(record.get("completion") or "", record["response_a"], record["response_b"], bool(record.get("verifiable")))
+    return check_judgement(
+        record.get("completion") or "", record["response_a"], record["response_b"], bool(record.get("verifiable"))
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,7 +354,8 @@ def format_faithfulness(summary: dict | None) -> str | None:
     return (
         f"  reasoning: faithful quotes {_rate(summary['faithful_share_ci'])} of {summary['quotes']} quotes in "
         f"{summary['judgements']} judgements; judgements with a fabricated quote {_rate(summary['fabricated_rate'])}; "
-        f"solution agrees with verdict {_rate(summary['solution_agreement'])}; rubric present {_rate(summary['rubric_present'])}\n"
+        f"solution agrees with verdict {_rate(summary['solution_agreement'])}; "
+        f"rubric present {_rate(summary['rubric_present'])}\n"
         f"  accuracy when all quotes are found {_rate(summary['accuracy_faithful'])}, with a fabricated quote "
         f"{_rate(summary['accuracy_fabricated'])}, without quotes {_rate(summary['accuracy_no_quotes'])}"
     )

@@ -510,7 +510,9 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     if script_args.eval_dataset_path:
         eval_dataset, _ = load_grpo_dataset(script_args.eval_dataset_path, tokenizer, script_args.max_prompt_length, split="test")
     reward_funcs = make_rewards(script_args, training_args.output_dir, training_args.seed)
-    if "winner" in train_dataset.column_names and quote_faithfulness_penalty not in reward_funcs:  # judge tasks: log (and optionally add) the fabricated-quote penalty
+    if (
+        "winner" in train_dataset.column_names and quote_faithfulness_penalty not in reward_funcs
+    ):  # judge tasks: log (and optionally add) the fabricated-quote penalty
         weights = list(training_args.reward_weights or [1.0] * len(reward_funcs))
         reward_funcs.append(quote_faithfulness_penalty)
         training_args.reward_weights = [*weights, float(script_args.quote_faithfulness_weight)]

@@ -55,7 +55,8 @@ def report_rows(run: Run) -> list[dict]:
     Rows: the headline metrics on the pooled headline sets (format compliance, accuracy with its
     interval, position consistency, verdicts naming A, judgements, the share of quotes found in the
     response they name and of judgements with a fabricated quote, :mod:`rmr1_utils.faithfulness`),
-    then each set's accuracy and faithful-quote share with its interval. Interval cells are ``{"value", "low", "high", ...}`` dicts.
+    then each set's accuracy and faithful-quote share with its interval. Interval cells are
+    ``{"value", "low", "high", ...}`` dicts.
     """
     preset = run.preset
     stages = [s for s in EVAL_COLUMNS if s in run.results]
@@ -78,7 +79,10 @@ def report_rows(run: Run) -> list[dict]:
     for name in preset.eval_sets:
         set_logs = {EVAL_COLUMNS[s]: _logs(run, s, [name]) for s in stages}
         rows.append(
-            {"metric": f"faithful quotes: {name}", **{c: faithfulness_cell(g, preset, "faithful_share_ci") for c, g in set_logs.items()}}
+            {
+                "metric": f"faithful quotes: {name}",
+                **{c: faithfulness_cell(g, preset, "faithful_share_ci") for c, g in set_logs.items()},
+            }
         )
     return rows
 

@@ -236,7 +236,9 @@ def _shown_responses(record: dict, pair: dict | None) -> dict | None:
 
 def _quote_html(check: QuoteCheck) -> str:
     if check.found:
-        return f"<mark style='background:{FOUND_COLOUR}' title='found in response {check.side}'>“{html.escape(check.text)}”</mark>"
+        return (
+            f"<mark style='background:{FOUND_COLOUR}' title='found in response {check.side}'>“{html.escape(check.text)}”</mark>"
+        )
     where = "found in the other response" if check.in_other else "in neither response"
     return (
         f"<mark style='background:{NOT_FOUND_COLOUR}' title='not found in response {check.side} ({where})'>"
@@ -247,13 +249,19 @@ def _quote_html(check: QuoteCheck) -> str:
 def _faithfulness_html(check) -> str:
     if check.quotes:
         state = (
-            "<span style='color:#b00'>fabricated quote</span>" if check.fabricated else "<span style='color:green'>all found</span>"
+            "<span style='color:#b00'>fabricated quote</span>"
+            if check.fabricated
+            else "<span style='color:green'>all found</span>"
         )
         parts = [f"quotes: {check.n_faithful} of {check.n_quotes} found in the response they name ({state})"]
     else:
         parts = ["no quotes"]
     if check.solution_agrees is not None:
-        parts.append(f"solution's answer {html.escape(check.solution_answer)} " + ("in" if check.solution_agrees else "<b>not</b> in") + " the named response")
+        parts.append(
+            f"solution's answer {html.escape(check.solution_answer)} "
+            + ("in" if check.solution_agrees else "<b>not</b> in")
+            + " the named response"
+        )
     if check.rubric_present is not None:
         parts.append("rubric present" if check.rubric_present else "<span style='color:#b00'>no rubric</span>")
     return "<div>" + "; ".join(parts) + "</div>"
@@ -297,9 +305,7 @@ def _judgement_html(record: dict, pair: dict | None) -> str:
             quotes = [_quote_html(q) for q in checks if q.side == side]
         else:
             quotes = [f"“{html.escape(q)}”" for q in j[f"quotes_{side.lower()}"]]
-        evidence = quotes + [
-            f"({html.escape(s)})" for s in j[f"summaries_{side.lower()}"]
-        ]
+        evidence = quotes + [f"({html.escape(s)})" for s in j[f"summaries_{side.lower()}"]]
         if evidence:
             parts.append(
                 f"<div><span style='background:{_SIDE_COLOURS[side]}'>&nbsp;{side}&nbsp;</span> "

@@ -91,7 +91,10 @@ def test_the_issues_fabricated_quote_example():
 
 
 def test_chat_rubric_presence():
-    chat = "<type>Chat</type>\n<rubric>\n<justify>why</justify>\n</rubric>\n<eval><quote_A>Canberra</quote_A></eval><answer>[[A]]</answer>"
+    chat = (
+        "<type>Chat</type>\n<rubric>\n<justify>why</justify>\n</rubric>\n"
+        "<eval><quote_A>Canberra</quote_A></eval><answer>[[A]]</answer>"
+    )
     assert check_judgement(chat, A, B).rubric_present is False  # only a justification: no rubric items
     assert check_judgement(chat.replace("<justify>", "1. Accuracy (100%)\n<justify>"), A, B).rubric_present is True
 
@@ -135,7 +138,9 @@ def test_rule_teacher_traces_are_faithful_and_agree():
     for pair in curriculum_pairs(["last-word", "units", "count-of", "capital"], 12, seed=3):
         for position in ("A", "B"):
             task = pair_to_judge_task(pair, position)
-            check = check_judgement(rule_trace(pair["verifiable"], task["winner"]), *responses_from_messages(task["messages"]), True)
+            check = check_judgement(
+                rule_trace(pair["verifiable"], task["winner"]), *responses_from_messages(task["messages"]), True
+            )
             assert check.n_quotes == 2 and not check.fabricated and check.solution_agrees is True, pair["id"]
 
 

@@ -263,12 +263,16 @@ def test_judgement_explorer_colours_a_fabricated_quote_red():
               "response_a": "12 + 13 = 35.", "response_b": "12 + 13 = 25.", "verifiable": True}  # fmt: skip
     explorer = JudgementExplorer([record])
     for shown in (explorer.view.value, explorer.static_html()):
-        assert f"<mark style='background:{NOT_FOUND_COLOUR}' title='not found in response A (found in the other response)'>" in shown
+        assert (
+            f"<mark style='background:{NOT_FOUND_COLOUR}' title='not found in response A (found in the other response)'>" in shown
+        )
         assert f"<mark style='background:{FOUND_COLOUR}' title='found in response B'>" in shown
         assert "1 of 2 found in the response they name" in shown and "fabricated quote" in shown
         assert "solution's answer 25 <b>not</b> in the named response" in shown
         # Only response B's text is marked (green): nothing of A's "12 + 13 = 35." is.
-        assert f"<mark style='background:{FOUND_COLOUR}'>12 + 13 = 25</mark>." in shown  # edge punctuation is not part of the match
+        assert (
+            f"<mark style='background:{FOUND_COLOUR}'>12 + 13 = 25</mark>." in shown
+        )  # edge punctuation is not part of the match
         assert "12 + 13 = 35." in shown and f"<mark style='background:{FOUND_COLOUR}'>12 + 13 = 35." not in shown
 
 
