@@ -12,6 +12,10 @@ What the stage does:
   rolled out ``num_generations`` times; :func:`rmr1_utils.rewards.rmr1_reward` gives +1 when the
   last 80 characters name the labelled winner, else −1. GRPO turns the group's rewards into
   advantages (reward − group mean, divided by the group's standard deviation).
+* **An optional faithfulness term.** On judge tasks :func:`rmr1_utils.rewards.quote_faithfulness_penalty`
+  (minus the share of the judgement's quotes not found in the response they name) is a second reward
+  function, always logged as ``rewards/quote_faithfulness_penalty/mean``, added with the weight
+  ``quote_faithfulness_weight`` (0 by default: the RM-R1 reward stays exact).
 * **Truncated completions are kept in the loss** (``mask_truncated_completions: false``). A
   judgement cut off by ``max_completion_length`` has no verdict, so it scores −1: that −1 is the
   only signal against rambling and looping, the main failure of small judges, so we let it train.

@@ -193,3 +193,14 @@ def test_penalty_is_minus_the_fabricated_share_on_real_prompts():
     assert quote_faithfulness_penalty(["<quote_A>x</quote_A>"], ["a plain prompt"]) == [0.0]  # not a judge prompt
     with pytest.raises(ValueError, match="2 completions but 1 prompts"):
         quote_faithfulness_penalty(["a", "b"], ["p"])
+
+
+def test_pairs_comparisons_keep_the_known_answer(tmp_path):
+    """The evaluation log's ``verifiable`` flag needs the pair's field to survive loading."""
+    from rmr1_utils.benchmarks import load_comparisons
+    from rmr1_utils.data import write_jsonl
+
+    pairs = curriculum_pairs(["last-item"], 2, seed=1, part="test")
+    path = write_jsonl(tmp_path / "p.jsonl", [*pairs, {k: v for k, v in pairs[0].items() if k != "verifiable"} | {"id": "x"}])
+    flags = [shown_responses(c["pair"], "A")["verifiable"] for c in load_comparisons("pairs", path)]
+    assert flags == [True, True, False]
