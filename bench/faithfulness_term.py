@@ -93,7 +93,7 @@ def main() -> None:
               "seed": preset.seed, "sets": {}}  # fmt: skip
     for name in SETS:
         base, term = logs["base"][name], logs["term"][name]
-        faithful = {arm: faithfulness_summary(logs[arm][name], args.resamples, preset.seed, item=pair_of) for arm in logs}
+        faithful = {arm: faithfulness_summary(logs[arm][name], pair_of, args.resamples, preset.seed) for arm in logs}
         result["sets"][name] = {
             "accuracy": compare_logs(base, term, names=("base", "term"), resamples=args.resamples, seed=preset.seed),
             "faithfulness": faithful,

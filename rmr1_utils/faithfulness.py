@@ -34,12 +34,13 @@ the explorer's green/red quotes (:mod:`rmr1_utils.widgets`) and the optional GRP
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from rmr1_utils.formats import INSTRUCT_USER_MULTI_TURN, INSTRUCT_USER_SINGLE_TURN
 from rmr1_utils.judgement import Judgement, parse_judgement
+from rmr1_utils.stats import bootstrap_mean
 
 #: Characters stripped from both ends of a quote before it is looked up.
 EDGE_PUNCTUATION = " .,;:!?\"'`“”‘’«»()[]"
@@ -269,15 +270,15 @@ def check_record(record: dict) -> FaithfulnessCheck | None:
 
 
 def faithfulness_summary(
-    log: Sequence[dict], resamples: int = 2000, seed: int = 0, item=None, level: float = 0.95
+    log: Sequence[dict], item: Callable[[dict], Hashable], resamples: int = 2000, seed: int = 0, level: float = 0.95
 ) -> dict | None:
     """Faithfulness of a per-sample log's judgements, each rate with a seeded bootstrap interval by item.
 
     Args:
         log: per-sample log lines with ``completion``, ``response_a``, ``response_b`` and ``correct``.
         resamples, seed, level: the bootstrap's.
-        item: line → the item it judges (its judgements are resampled together); default
-            :func:`rmr1_utils.intervals.item_of` (both orders of a pair share an id).
+        item: line → the item it judges (its judgements are resampled together): the summaries'
+            :func:`rmr1_utils.intervals.item_of`, the pipeline's pair (both orders of a pair together).
 
     Returns:
         ``None`` when no line records its responses; else ``judgements`` (checked), ``quotes``,
@@ -289,10 +290,6 @@ def faithfulness_summary(
         ``solution_agreement`` (over the checkable Reasoning-type judgements) and ``rubric_present``
         (over the Chat-type ones), each an interval dict.
     """
-    from rmr1_utils.intervals import item_of
-    from rmr1_utils.stats import bootstrap_mean
-
-    item = item or item_of
     checked = [(line, check) for line in log if (check := check_record(line)) is not None]
     if not checked:
         return None
@@ -340,11 +337,11 @@ def faithfulness_summary(
 
 
 def _rate(interval: dict | None) -> str:
-    from rmr1_utils.intervals import format_interval, format_number
-
     if not interval or not interval.get("n"):
         return "n/a (n=0)"
-    return f"{format_number(interval['value'])} {format_interval(interval)} (n={interval['n']})"
+    low, high = interval["low"], interval["high"]
+    bounds = f"[{low:.3f}, {high:.3f}]" if low == low and high == high else "[n/a]"  # NaN: no resamples asked for
+    return f"{interval['value']:.3f} {bounds} (n={interval['n']})"
 
 
 def format_faithfulness(summary: dict | None) -> str | None:

@@ -90,7 +90,7 @@ def report_rows(run: Run) -> list[dict]:
 def faithfulness_cell(log: Sequence[dict], preset: PipelinePreset, key: str) -> dict:
     """One rate of :func:`~rmr1_utils.faithfulness.faithfulness_summary` (bootstrap by pair) as a table cell;
     NaN when the log does not record the responses or nothing was measured."""
-    summary = faithfulness_summary(log, preset.bootstrap_resamples, preset.seed, item=pair_of)
+    summary = faithfulness_summary(log, pair_of, preset.bootstrap_resamples, preset.seed)
     nan = float("nan")
     return summary[key] if summary else {"value": nan, "low": nan, "high": nan, "n": 0, "clusters": 0}
 

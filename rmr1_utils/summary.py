@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from rmr1_utils.baselines import baselines, block_baselines, format_baselines
 from rmr1_utils.errors import DataError
 from rmr1_utils.faithfulness import faithfulness_summary, format_faithfulness
-from rmr1_utils.intervals import BLOCKS, format_interval, format_number, score_intervals
+from rmr1_utils.intervals import BLOCKS, format_interval, format_number, item_of, score_intervals
 from rmr1_utils.scoring import SCORERS, judge_quality
 from rmr1_utils.stats import DEFAULT_RESAMPLES
 
@@ -53,7 +53,7 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
     metrics = scorer(log)
     intervals = score_intervals(benchmark, log, metrics, scorer, resamples, seed) if resamples else {}
     summary = {"benchmark": benchmark, **metrics, **intervals, "baselines": baselines(log, scorer), "quality": judge_quality(log)}
-    faithful = faithfulness_summary(log, resamples, seed)  # logs that record the shown responses
+    faithful = faithfulness_summary(log, item_of, resamples, seed)  # logs that record the shown responses
     if faithful is not None:
         summary["faithfulness"] = faithful
     return summary

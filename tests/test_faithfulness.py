@@ -158,7 +158,7 @@ def _log() -> list[dict]:
 
 def test_summary_matches_a_direct_bootstrap_by_item():
     log = _log()
-    summary = faithfulness_summary(log, resamples=500, seed=3)
+    summary = faithfulness_summary(log, item_of, resamples=500, seed=3)
     assert summary["judgements"] == 6 and summary["quotes"] == 8 and summary["faithful_quotes"] == 6
     values = [float(q.found) for line in log for q in check_record(line).quotes]
     items = [item_of(line) for line in log for _ in check_record(line).quotes]
@@ -170,7 +170,7 @@ def test_summary_matches_a_direct_bootstrap_by_item():
     assert summary["solution_agreement"]["n"] == 4
     text = format_faithfulness(summary)
     assert "faithful quotes 0.750" in text and "of 8 quotes in 6 judgements" in text
-    assert faithfulness_summary([{k: v for k, v in line.items() if k != "response_a"} for line in log]) is None
+    assert faithfulness_summary([{k: v for k, v in line.items() if k != "response_a"} for line in log], item_of) is None
 
 
 def test_shown_responses_follow_the_better_position():

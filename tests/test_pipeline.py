@@ -169,7 +169,7 @@ def test_report_rows_show_faithful_quotes_by_pair(tmp_path):
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     rows = {r["metric"]: r for r in report_rows(run)}
     share = rows["faithful quotes"]["final"]
-    assert share == faithfulness_summary(lines, 300, preset.seed, item=pair_of)["faithful_share_ci"]
+    assert share == faithfulness_summary(lines, pair_of, 300, preset.seed)["faithful_share_ci"]
     assert share["value"] == 0.75 and share["n"] == 16 and share["clusters"] == 4 and share["unit"] == "quotes"
     assert rows["judgements with a fabricated quote"]["final"]["value"] == 0.5
     assert rows["faithful quotes: held-out"]["final"] == share
