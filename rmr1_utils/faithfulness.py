@@ -295,6 +295,8 @@ def faithfulness_summary(
         return None
 
     def interval(values: list[float], clusters: list) -> dict:
+        if not values:  # nothing to measure (no quotes, no checkable solution): null, not NaN, so summaries compare equal
+            return {"value": None, "low": None, "high": None, "n": 0, "clusters": 0, "level": level}
         if resamples:
             return bootstrap_mean(values, clusters, resamples, seed, level).to_dict()
         point = bootstrap_mean(values, clusters, 1, seed, level).to_dict()  # no intervals asked for: the value alone

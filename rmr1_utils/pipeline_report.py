@@ -92,7 +92,7 @@ def faithfulness_cell(log: Sequence[dict], preset: PipelinePreset, key: str) -> 
     NaN when the log does not record the responses or nothing was measured."""
     summary = faithfulness_summary(log, pair_of, preset.bootstrap_resamples, preset.seed)
     nan = float("nan")
-    return summary[key] if summary else {"value": nan, "low": nan, "high": nan, "n": 0, "clusters": 0}
+    return summary[key] if summary and summary[key]["n"] else {"value": nan, "low": nan, "high": nan, "n": 0, "clusters": 0}
 
 
 def paired_rows(run: Run) -> list[dict]:
