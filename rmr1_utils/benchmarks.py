@@ -200,8 +200,11 @@ def _expand(benchmark: str, r: dict, where: str, file: Path | None, number: int 
         pair = convert_pairs(r)
     except RecordError as e:
         raise DataError(f"{where}: {e}") from None
-    return [_comparison(f"pair-{pair['id']}", pair["id"], benchmark, pair["chosen"], pair["rejected"], pair.get("prompt"),
-                        pair.get("context"), subset=pair["source"], domain=pair["domain"])]  # fmt: skip
+    comparison = _comparison(f"pair-{pair['id']}", pair["id"], benchmark, pair["chosen"], pair["rejected"], pair.get("prompt"),
+                             pair.get("context"), subset=pair["source"], domain=pair["domain"])  # fmt: skip
+    if pair.get("verifiable"):  # a known answer: the faithfulness checks can test the judge's solution against it
+        comparison["pair"]["verifiable"] = pair["verifiable"]
+    return [comparison]
 
 
 def load_comparisons(benchmark: str, path: str | Path, limit: int | None = None, skipped: list | None = None) -> list[dict]:

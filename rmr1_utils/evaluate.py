@@ -23,6 +23,7 @@ from rmr1_utils.benchmark_files import check_limit, in_both_orders, shown_positi
 from rmr1_utils.benchmarks import BENCHMARKS, NO_DOMAIN, REWARDBENCH_EXAMPLE_COUNTS, load_comparisons  # noqa: F401
 from rmr1_utils.data import pair_to_judge_task
 from rmr1_utils.errors import DataError, RMR1Error
+from rmr1_utils.faithfulness import shown_responses
 from rmr1_utils.generation import BACKENDS, SamplingParams, backend_for
 from rmr1_utils.items import with_item_sizes
 from rmr1_utils.judgement import VERDICT_RULES, parse_judgement
@@ -162,6 +163,7 @@ def run_evaluation(
                 "correct": parsed.verdict == better, "format_complete": parsed.format_complete,
                 "finished": completions[0].finished,
                 "length_diff": len(c["pair"]["chosen"]) - len(c["pair"]["rejected"]), "item_size": c["item_size"],
+                **shown_responses(c["pair"], better),  # what the judge's quotes are checked against
             }]  # fmt: skip
 
         generate_into_log(

@@ -12,6 +12,10 @@ What the stage does:
   rolled out ``num_generations`` times; :func:`rmr1_utils.rewards.rmr1_reward` gives +1 when the
   last 80 characters name the labelled winner, else −1. GRPO turns the group's rewards into
   advantages (reward − group mean, divided by the group's standard deviation).
+* **An optional faithfulness term.** On judge tasks :func:`rmr1_utils.rewards.quote_faithfulness_penalty`
+  (minus the share of the judgement's quotes not found in the response they name) is a second reward
+  function, always logged as ``rewards/quote_faithfulness_penalty/mean``, added with the weight
+  ``quote_faithfulness_weight`` (0 by default: the RM-R1 reward stays exact).
 * **Truncated completions are kept in the loss** (``mask_truncated_completions: false``). A
   judgement cut off by ``max_completion_length`` has no verdict, so it scores −1: that −1 is the
   only signal against rambling and looping, the main failure of small judges, so we let it train.
@@ -65,6 +69,7 @@ from rmr1_utils.generation.vllm import vllm_available
 from rmr1_utils.model_card import finish_export, prompt_style
 from rmr1_utils.rating import RatingJudge, rating_reward
 from rmr1_utils.resources import resolve_data_path
+from rmr1_utils.rewards import quote_faithfulness_penalty
 from rmr1_utils.rollouts import SUPPORTED_GENERATION_KWARGS, GroupRollout
 from rmr1_utils.training import (
     RECIPES_ROOT,
@@ -116,6 +121,10 @@ class GRPOScriptArguments:
         reasrm_cache: where judgements are cached across runs (``reasrm-rating`` keeps its ratings
             beside it, in ``<stem>.ratings.jsonl``).
         export_dir: where the final plain HF model goes (default ``<output_dir>/final``).
+        quote_faithfulness_weight: judge tasks only: the weight of
+            :func:`~rmr1_utils.rewards.quote_faithfulness_penalty` (minus the share of fabricated
+            quotes), added to the other rewards. 0 by default, so the RM-R1 reward stays exact; the
+            penalty is still computed and logged as its own reward column.
         merge_lora: merge LoRA/QLoRA adapters into the base model for the export.
     """
 
@@ -139,6 +148,13 @@ class GRPOScriptArguments:
         default=None, metadata={"help": "JSONL cache of judgements (default <output_dir>/judgements.jsonl)"}
     )
     export_dir: str | None = field(default=None, metadata={"help": "plain HF model folder (default <output_dir>/final)"})
+    quote_faithfulness_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "weight of the fabricated-quote penalty added to the verdict reward (judge tasks; 0: logged, "
+            "reward unchanged)"
+        },
+    )
     merge_lora: bool = field(default=True, metadata={"help": "merge adapters into the base model for the export"})
 
     def __post_init__(self):
@@ -146,6 +162,9 @@ class GRPOScriptArguments:
         timeout = self.reasrm_judge_timeout
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
             raise RMR1Error(f"--reasrm_judge_timeout must be a finite number > 0, got {timeout!r}")
+        weight = self.quote_faithfulness_weight
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+            raise RMR1Error(f"--quote_faithfulness_weight must be a finite number >= 0, got {weight!r}")
         retries = self.reasrm_judge_retries
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise RMR1Error(f"--reasrm_judge_retries must be an integer >= 0, got {retries!r}")
@@ -494,6 +513,13 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     eval_dataset = None
     if script_args.eval_dataset_path:
         eval_dataset, _ = load_grpo_dataset(script_args.eval_dataset_path, tokenizer, script_args.max_prompt_length, split="test")
+    reward_funcs = make_rewards(script_args, training_args.output_dir, training_args.seed)
+    if (
+        "winner" in train_dataset.column_names and quote_faithfulness_penalty not in reward_funcs
+    ):  # judge tasks: log (and optionally add) the fabricated-quote penalty
+        weights = list(training_args.reward_weights or [1.0] * len(reward_funcs))
+        reward_funcs.append(quote_faithfulness_penalty)
+        training_args.reward_weights = [*weights, float(script_args.quote_faithfulness_weight)]
     rollout = None
     if training_args.group_rollout and not training_args.use_vllm:
         if sharded_training(training_args) == "fsdp":
@@ -506,7 +532,7 @@ def build_trainer(script_args: GRPOScriptArguments, training_args: RMR1GRPOConfi
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is "experimental" in TRL 1.16
     trainer = RMR1GRPOTrainer(
         model=model,
-        reward_funcs=make_rewards(script_args, training_args.output_dir, training_args.seed),
+        reward_funcs=reward_funcs,
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,

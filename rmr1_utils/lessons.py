@@ -36,6 +36,7 @@ NOTEBOOKS = (
     "04_grpo.ipynb",
     "05_evaluation.ipynb",
     "06_reasrm_as_reward.ipynb",
+    "07_faithfulness.ipynb",
 )
 
 

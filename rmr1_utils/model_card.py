@@ -357,7 +357,8 @@ def _table(rows: Mapping) -> list[str]:
 def _interval(cell: Mapping) -> str:
     if cell["value"] != cell["value"]:
         return "–"
-    sample = f" ({cell['n']} judgements, {cell['clusters']} pairs)" if "n" in cell and "clusters" in cell else ""
+    unit = cell.get("unit", "judgements")  # a faithful-quote share counts quotes
+    sample = f" ({cell['n']} {unit}, {cell['clusters']} pairs)" if "n" in cell and "clusters" in cell else ""
     return f"{cell['value']:.3f} [{cell['low']:.3f}, {cell['high']:.3f}]{sample}"
 
 

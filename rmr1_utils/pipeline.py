@@ -49,7 +49,7 @@ from rmr1_utils.evaluate import run_evaluation
 from rmr1_utils.generation import TransformersBackend
 from rmr1_utils.models import load_model_and_tokenizer, load_tokenizer
 from rmr1_utils.pipeline_preset import PipelinePreset, Run, _overrides, _slug, load_preset  # noqa: F401 - load_preset: the stage's API
-from rmr1_utils.pipeline_report import accuracy_interval, format_markdown, write_report
+from rmr1_utils.pipeline_report import accuracy_interval, faithfulness_cell, format_markdown, write_report
 from rmr1_utils.resources import resolve_data_path
 from rmr1_utils.runlog import read_log
 from rmr1_utils.stage import non_negative_int, output_folder, parse_stage_args, stage_parser
@@ -255,6 +255,7 @@ def _ship_one(run: Run, name: str, export: str, out: Path) -> dict:
     card["held_out"] = {
         "sets": preset.headline_sets,
         "accuracy": accuracy_interval(log, preset).to_dict(),
+        "faithful_quotes": faithfulness_cell(log, preset, "faithful_share_ci"),
         "outcomes": {r["key"]: bool(r["correct"]) for r in log},
         "max_new_tokens": preset.eval_max_new_tokens,
         "seed": preset.seed,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from rmr1_utils.faithfulness import faithfulness_summary
 from rmr1_utils.pipeline_preset import PipelinePreset, Run, _slug
 from rmr1_utils.plots import plot_held_out_curve, plot_intervals, plot_training_curves
 from rmr1_utils.runlog import read_log
@@ -53,7 +54,9 @@ def report_rows(run: Run) -> list[dict]:
 
     Rows: the headline metrics on the pooled headline sets (format compliance, accuracy with its
     interval, verdict rate, accuracy on the judgements with a verdict, position consistency,
-    verdicts naming A, judgements), then each set's accuracy with its interval. Interval cells are
+    verdicts naming A, judgements, the share of quotes found in the response they name and of
+    judgements with a fabricated quote, :mod:`rmr1_utils.faithfulness`), then each set's accuracy
+    and faithful-quote share with its interval. Interval cells are
     ``{"value", "low", "high", ...}`` dicts.
     """
     preset = run.preset
@@ -71,10 +74,28 @@ def report_rows(run: Run) -> list[dict]:
     add("position consistency", lambda log: float(judge_quality(log).get("position_consistency", float("nan"))))
     add("verdicts naming A", lambda log: float(judge_quality(log)["verdict_a_rate"]))
     add("judgements", lambda log: len(log))
+    add("faithful quotes", lambda log: faithfulness_cell(log, preset, "faithful_share_ci"))
+    add("judgements with a fabricated quote", lambda log: faithfulness_cell(log, preset, "fabricated_rate"))
     for name in preset.eval_sets:
         set_logs = {EVAL_COLUMNS[s]: _logs(run, s, [name]) for s in stages}
         rows.append({"metric": f"accuracy: {name}", **{c: accuracy_interval(g, preset).to_dict() for c, g in set_logs.items()}})
+    for name in preset.eval_sets:
+        set_logs = {EVAL_COLUMNS[s]: _logs(run, s, [name]) for s in stages}
+        rows.append(
+            {
+                "metric": f"faithful quotes: {name}",
+                **{c: faithfulness_cell(g, preset, "faithful_share_ci") for c, g in set_logs.items()},
+            }
+        )
     return rows
+
+
+def faithfulness_cell(log: Sequence[dict], preset: PipelinePreset, key: str) -> dict:
+    """One rate of :func:`~rmr1_utils.faithfulness.faithfulness_summary` (bootstrap by pair) as a table cell;
+    NaN when the log does not record the responses or nothing was measured."""
+    summary = faithfulness_summary(log, pair_of, preset.bootstrap_resamples, preset.seed)
+    nan = float("nan")
+    return summary[key] if summary and summary[key]["n"] else {"value": nan, "low": nan, "high": nan, "n": 0, "clusters": 0}
 
 
 def paired_rows(run: Run) -> list[dict]:

@@ -60,3 +60,42 @@ def rmr1_reward(
         verdict = tail_verdict(completion_text(completion), REWARD_TAIL_CHARS)
         rewards.append(1.0 if verdict == letter else -1.0)
     return rewards
+
+
+def quote_faithfulness_penalty(
+    completions: Sequence[str | Sequence[dict]],
+    prompts: Sequence[str | Sequence[dict]],
+    **kwargs,
+) -> list[float]:
+    """The fabricated-quote penalty: minus the share of a judgement's quotes not found in the response they name.
+
+    0.0 for a judgement whose every ``<quote_X>`` occurs in response X (or that quotes nothing),
+    −1.0 when none does; the matching rule is :func:`rmr1_utils.faithfulness.quote_found`. GRPO adds
+    it to :func:`rmr1_reward` with the weight ``quote_faithfulness_weight`` (0 by default: the
+    column is logged, ``rewards/quote_faithfulness_penalty/mean``, but the RM-R1 reward is unchanged).
+
+    A judgement that quotes nothing is not penalised: the term rewards quoting *truly*, not quoting
+    at all, and a judge could dodge it by dropping its quotes — watch the quotes per judgement.
+
+    Args:
+        completions: generated judgements.
+        prompts: the judge prompts (the responses are read from them:
+            :func:`~rmr1_utils.faithfulness.responses_from_messages`).
+        **kwargs: other dataset columns (``verifiable`` is not needed: only quotes are scored).
+
+    Returns:
+        One penalty in [−1, 0] per completion (0 for a prompt that is not an RM-R1 judge prompt).
+    """
+    from rmr1_utils.faithfulness import check_judgement, responses_from_messages
+
+    if len(prompts) != len(completions):
+        raise ValueError(f"quote_faithfulness_penalty: {len(completions)} completions but {len(prompts)} prompts")
+    penalties = []
+    for completion, prompt in zip(completions, prompts):
+        responses = responses_from_messages(prompt)
+        if responses is None:
+            penalties.append(0.0)
+            continue
+        check = check_judgement(completion_text(completion), *responses)
+        penalties.append(0.0 if check.faithful_share is None else check.faithful_share - 1.0)
+    return penalties

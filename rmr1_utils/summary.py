@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 from rmr1_utils.baselines import baselines, block_baselines, format_baselines
 from rmr1_utils.errors import DataError
+from rmr1_utils.faithfulness import faithfulness_summary, format_faithfulness
 from rmr1_utils.intervals import BLOCKS, format_interval, format_number, score_intervals
-from rmr1_utils.items import incomplete_note, split_complete
+from rmr1_utils.items import incomplete_note, item_of, split_complete
 from rmr1_utils.scoring import SCORERS, judge_quality, scorer_for, scoring_rule
 from rmr1_utils.stats import DEFAULT_RESAMPLES
 
@@ -42,8 +43,9 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
         benchmark's full protocol, e.g. a missing section, or when items were incomplete),
         ``n_incomplete_items``, a 95 % interval for each of them
         (``score_ci``, ``<block>_ci``…; :func:`rmr1_utils.intervals.score_intervals`),
-        ``baselines`` (:func:`rmr1_utils.baselines.baselines`), ``quality``, and ``scoring`` with
-        ``scoring_rule`` (the rule used, in words).
+        ``baselines`` (:func:`rmr1_utils.baselines.baselines`), ``quality``, ``scoring`` with
+        ``scoring_rule`` (the rule used, in words); and ``faithfulness``
+        (:func:`rmr1_utils.faithfulness.faithfulness_summary`) when the log records the shown responses.
 
     Raises:
         DataError: an unknown benchmark, an empty log, a log line without the fields the scorer
@@ -66,9 +68,13 @@ def score(benchmark: str, log: Sequence[dict], resamples: int = DEFAULT_RESAMPLE
     if incomplete:
         metrics["notes"] = [*metrics.get("notes", []), incomplete_note(incomplete)]
     intervals = score_intervals(benchmark, log, metrics, scorer, resamples, seed) if resamples else {}
-    return {"benchmark": benchmark, **metrics, "n_incomplete_items": incomplete, **intervals,
-            "baselines": baselines(log, scorer), "quality": judge_quality(log),
-            "scoring": scoring, "scoring_rule": rule}  # fmt: skip
+    summary = {"benchmark": benchmark, **metrics, "n_incomplete_items": incomplete, **intervals,
+               "baselines": baselines(log, scorer), "quality": judge_quality(log),
+               "scoring": scoring, "scoring_rule": rule}  # fmt: skip
+    faithful = faithfulness_summary(log, item_of, resamples, seed)  # logs that record the shown responses
+    if faithful is not None:
+        summary["faithfulness"] = faithful
+    return summary
 
 
 def json_ready(value):
@@ -163,4 +169,7 @@ def format_scores(summary: dict) -> str:
                 lines.append((f"{line}  | {nulls}" if nulls else line).rstrip())
     q = summary.get("quality", {})
     lines.append("  judge: " + ", ".join(f"{k}={format_number(v)}" for k, v in q.items()))
+    faithful = format_faithfulness(summary.get("faithfulness"))
+    if faithful:
+        lines.append(faithful)
     return "\n".join(lines)

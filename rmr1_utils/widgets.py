@@ -10,10 +10,12 @@ cannot render (:func:`static_widgets`).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 
+from rmr1_utils.faithfulness import QuoteCheck, check_judgement, quote_key, shown_responses
 from rmr1_utils.judge import mark_position_consistency
-from rmr1_utils.judgement import parse_judgement
+from rmr1_utils.judgement import Judgement, parse_judgement
 
 ALL = "(all)"
 
@@ -188,24 +190,81 @@ def task_browser(tasks: Sequence[dict]) -> TaskBrowser:
 # ---------------------------------------------------------------------------------------------
 
 _SIDE_COLOURS = {"A": "#cfe8ff", "B": "#ffe2c6"}
+#: Quote marks: found in the response it names (green), not found there (red).
+FOUND_COLOUR, NOT_FOUND_COLOUR = "#c6f6c6", "#ffc9c9"
+
+
+def _quote_pattern(quote: str) -> re.Pattern | None:
+    """A regex for a quote as :func:`~rmr1_utils.faithfulness.quote_found` matches it (any whitespace between words)."""
+    key = quote_key(quote)
+    return re.compile(r"\s+".join(re.escape(word) for word in key.split(" "))) if key else None
 
 
 def highlight(text: str, quotes: Sequence[str], colour: str) -> str:
-    """Escape ``text`` for HTML and mark every occurrence of each quote in it.
+    """Escape ``text`` for HTML and mark every place a quote is found in it (the faithfulness matching rule).
 
     Args:
         text: the response text.
-        quotes: quoted spans to mark (those not found verbatim are simply not marked).
+        quotes: quoted spans to mark (those not found are simply not marked).
         colour: the mark's background colour.
 
     Returns:
         HTML.
     """
-    escaped = html.escape(text)
+    spans: list[tuple[int, int]] = []
     for quote in sorted({q for q in quotes if q.strip()}, key=len, reverse=True):
-        needle = html.escape(quote)
-        escaped = escaped.replace(needle, f"<mark style='background:{colour}'>{needle}</mark>")
-    return escaped
+        pattern = _quote_pattern(quote)
+        for m in pattern.finditer(text) if pattern else ():
+            if m.end() > m.start() and not any(m.start() < end and start < m.end() for start, end in spans):
+                spans.append((m.start(), m.end()))
+    out, at = [], 0
+    for start, end in sorted(spans):
+        out += [html.escape(text[at:start]), f"<mark style='background:{colour}'>{html.escape(text[start:end])}</mark>"]
+        at = end
+    return "".join([*out, html.escape(text[at:])])
+
+
+def _shown_responses(record: dict, pair: dict | None) -> dict | None:
+    """What the judge saw as A and B: the log's ``response_a``/``response_b``, else rebuilt from the pair."""
+    if isinstance(record.get("response_a"), str) and isinstance(record.get("response_b"), str):
+        return {"A": record["response_a"], "B": record["response_b"]}
+    if pair is None:
+        return None
+    shown = shown_responses(pair, record["better_position"])
+    return {"A": shown["response_a"], "B": shown["response_b"]}
+
+
+def _quote_html(check: QuoteCheck) -> str:
+    if check.found:
+        return (
+            f"<mark style='background:{FOUND_COLOUR}' title='found in response {check.side}'>“{html.escape(check.text)}”</mark>"
+        )
+    where = "found in the other response" if check.in_other else "in neither response"
+    return (
+        f"<mark style='background:{NOT_FOUND_COLOUR}' title='not found in response {check.side} ({where})'>"
+        f"“{html.escape(check.text)}”</mark> <small style='color:#b00'>✗ not in {check.side}: {where}</small>"
+    )
+
+
+def _faithfulness_html(check) -> str:
+    if check.quotes:
+        state = (
+            "<span style='color:#b00'>fabricated quote</span>"
+            if check.fabricated
+            else "<span style='color:green'>all found</span>"
+        )
+        parts = [f"quotes: {check.n_faithful} of {check.n_quotes} found in the response they name ({state})"]
+    else:
+        parts = ["no quotes"]
+    if check.solution_agrees is not None:
+        parts.append(
+            f"solution's answer {html.escape(check.solution_answer)} "
+            + ("in" if check.solution_agrees else "<b>not</b> in")
+            + " the named response"
+        )
+    if check.rubric_present is not None:
+        parts.append("rubric present" if check.rubric_present else "<span style='color:#b00'>no rubric</span>")
+    return "<div>" + "; ".join(parts) + "</div>"
 
 
 def _judgement_html(record: dict, pair: dict | None) -> str:
@@ -218,17 +277,17 @@ def _judgement_html(record: dict, pair: dict | None) -> str:
         f"<div><b>order {record.get('order', 0)}</b>: {verdict}; type {html.escape(str(j['task_type']))}; "
         f"format {'complete' if j['format_complete'] else 'incomplete'}</div>"
     ]
-    if pair is not None:
-        shown = (
-            {"A": pair["chosen"], "B": pair["rejected"]}
-            if record["better_position"] == "A"
-            else {"A": pair["rejected"], "B": pair["chosen"]}
-        )
+    shown = _shown_responses(record, pair)
+    checks: list[QuoteCheck] | None = None
+    if shown is not None:
+        check = check_judgement(Judgement.from_dict(j), shown["A"], shown["B"], bool(record.get("verifiable")))
+        checks = check.quotes
+        parts.append(_faithfulness_html(check))
         for side in ("A", "B"):
-            quotes = j[f"quotes_{side.lower()}"]
+            found = [q.text for q in check.quotes if q.side == side and q.found]
             parts.append(
                 f"<div class='rmr1-role'>Chatbot {side}</div>"
-                f"<div class='rmr1-pre'>{highlight(shown[side], quotes, _SIDE_COLOURS[side])}</div>"
+                f"<div class='rmr1-pre'>{highlight(shown[side], found, FOUND_COLOUR)}</div>"
             )
     if j["rubric_items"]:
         rows = "".join(
@@ -242,9 +301,11 @@ def _judgement_html(record: dict, pair: dict | None) -> str:
         if j.get(key):
             parts.append(f"<div class='rmr1-role'>{key}</div><div class='rmr1-pre'>{html.escape(j[key])}</div>")
     for side in ("A", "B"):
-        evidence = [f"“{html.escape(q)}”" for q in j[f"quotes_{side.lower()}"]] + [
-            f"({html.escape(s)})" for s in j[f"summaries_{side.lower()}"]
-        ]
+        if checks is not None:
+            quotes = [_quote_html(q) for q in checks if q.side == side]
+        else:
+            quotes = [f"“{html.escape(q)}”" for q in j[f"quotes_{side.lower()}"]]
+        evidence = quotes + [f"({html.escape(s)})" for s in j[f"summaries_{side.lower()}"]]
         if evidence:
             parts.append(
                 f"<div><span style='background:{_SIDE_COLOURS[side]}'>&nbsp;{side}&nbsp;</span> "
@@ -260,8 +321,9 @@ def _judgement_html(record: dict, pair: dict | None) -> str:
 class JudgementExplorer(_Pager):
     """Explore judge records (from :func:`rmr1_utils.judge.judge`) pair by pair.
 
-    Each pair shows its question, the two responses as shown to the judge with each side's quotes
-    highlighted, the rubric (items, weights, justification) or the judge's own solution, and the
+    Each pair shows its question, the two responses as shown to the judge, every quote green when it is
+    found in the response it names and red when it is not (:mod:`rmr1_utils.faithfulness`; quotes found
+    are also marked in the response), the rubric (items, weights, justification) or the judge's own solution, and the
     verdict against the label — with the other-order judgement beside it when both orders were judged.
 
     Args:

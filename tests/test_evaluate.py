@@ -318,3 +318,48 @@ def test_both_orders_shows_each_pair_at_a_and_at_b(tmp_path):
     # Order 0 is the seeded order of a one-order run.
     single = {c["key"]: ev.shown_position(c, 0) for c in pairs}
     assert all(r["better_position"] == single[r["key"]] for r in log if r["order"] == 0)
+
+
+def _quotes_the_first_response(request: dict) -> list[str]:
+    """A judge that quotes A's (last) response truly, and attributes the same words to B too (fabricated)."""
+    from rmr1_utils.faithfulness import responses_from_messages
+
+    a, _ = responses_from_messages(request["messages"])
+    words = a.rsplit("Chatbot A: ", 1)[-1]  # a multi-turn transcript: its last turn
+    return [
+        f"<type>Chat</type><rubric>1. Accuracy</rubric><eval><quote_A>{words}</quote_A> <quote_B>{words}</quote_B></eval>"
+        "<answer>[[A]]</answer>"
+    ]
+
+
+def test_pairs_logs_record_the_shown_responses_and_summaries_report_faithfulness(tmp_path):
+    from rmr1_utils.data import load_pairs
+    from rmr1_utils.generation.openai import OpenAIBackend
+    from rmr1_utils.intervals import item_of
+    from rmr1_utils.stats import bootstrap_mean
+
+    from .conftest import run_rmr1
+    from .openai_test_server import OpenAITestServer
+
+    with OpenAITestServer(replies=_quotes_the_first_response) as server:
+        backend = OpenAIBackend(server.url, "q")
+        summary = ev.run_evaluation("pairs", DATA_DIR / "quickstart_pairs.jsonl", tmp_path, backend=backend, progress=False,
+                                    both_orders=True)  # fmt: skip
+    log = ev.read_log(tmp_path / "log.jsonl")
+    pairs = {p["id"]: p for p in load_pairs(DATA_DIR / "quickstart_pairs.jsonl")}
+    for line in log:
+        pair = pairs[line["id"]]
+        better, worse = (line["response_a"], line["response_b"])[:: 1 if line["better_position"] == "A" else -1]
+        assert (better, worse) == (pair["chosen"], pair["rejected"])
+    f = summary["faithfulness"]
+    # Every judgement has one true quote (A's) and one fabricated one (A's words as B's): half the quotes, all judgements.
+    assert f["judgements"] == len(log) and f["quotes"] == 2 * len(log) and f["faithful_share"] == 0.5
+    assert (
+        f["fabricated_rate"]["value"] == 1.0 and f["accuracy_fabricated"]["n"] == len(log) and f["rubric_present"]["value"] == 1.0
+    )
+    assert f["faithful_share_ci"]["clusters"] == len(pairs)  # resampled by item: both orders together
+    direct = bootstrap_mean([1.0, 0.0] * len(log), [item_of(line) for line in log for _ in range(2)], 2000, 0)
+    assert (f["faithful_share_ci"]["low"], f["faithful_share_ci"]["high"]) == (direct.low, direct.high)
+    assert "reasoning: faithful quotes 0.500" in ev.format_scores(summary)
+    rescored = run_rmr1("score", "--benchmark", "pairs", "--log", str(tmp_path / "log.jsonl"), "--json")
+    assert json.loads(rescored.stdout)["faithfulness"] == json.loads(ev.to_json(summary))["faithfulness"]

@@ -393,3 +393,17 @@ def test_qlora_with_a_vllm_server_is_refused_in_one_line(capsys):
     )  # fmt: skip
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "vllm_mode: server cannot serve a 4/8-bit (QLoRA) model: use vllm_mode: colocate" in err
+
+
+def test_quote_faithfulness_term_is_logged_and_weighted(tmp_path):
+    """Judge tasks always log the fabricated-quote penalty as its own reward column; its weight is
+    0 by default (the RM-R1 reward stays exact) and the recipe's ``quote_faithfulness_weight`` otherwise."""
+    trainer, _ = build_trainer(*parse_args(tiny_args(tmp_path, "--max_steps", "1")))
+    assert trainer.reward_func_names == ["rmr1_reward", "quote_faithfulness_penalty"]
+    assert trainer.reward_weights.tolist() == [1.0, 0.0]
+    report = main(tiny_args(tmp_path, "--max_steps", "1", "--quote_faithfulness_weight", "0.5"))
+    step = next(h for h in report["log_history"] if "reward" in h)
+    # A random model writes no quotes: no penalty, and the total is the verdict reward alone.
+    assert step["rewards/quote_faithfulness_penalty/mean"] == 0.0 and step["reward"] == step["rewards/rmr1_reward/mean"] == -1.0
+    with pytest.raises(RMR1Error, match="quote_faithfulness_weight must be a finite number >= 0"):
+        parse_args(tiny_args(tmp_path, "--quote_faithfulness_weight", "-1"))

@@ -153,14 +153,39 @@ def test_report_rows_intervals_paired_differences_and_bias(tmp_path):
     assert "| accuracy | 0.500 [0.50, 0.50] | 0.750 [" in table and "| judgements | 16 | 16 |" in table
 
 
+def test_report_rows_show_faithful_quotes_by_pair(tmp_path):
+    """A log that records the shown responses gets a faithful-quote share with its interval (resampling pairs)."""
+    from rmr1_utils.faithfulness import faithfulness_summary
+    from rmr1_utils.pipeline_report import pair_of
+
+    preset = PipelinePreset(eval_sets={"held-out": "x.jsonl"}, headline_sets=["held-out"], bootstrap_resamples=300)
+    run = Run(preset, tmp_path, quiet=True, results={"eval-final": {}})
+    _write_log(tmp_path / "eval-final" / "held-out", [(True, True)] * 4)
+    path = tmp_path / "eval-final" / "held-out" / "log.jsonl"
+    lines = read_log(path)
+    for k, line in enumerate(lines):  # pairs 0 and 1 quote faithfully, pairs 2 and 3 quote A's words as B's
+        quote_b = "right" if k < 4 else "wrong"
+        completion = f"<eval><quote_A>wrong</quote_A><quote_B>{quote_b}</quote_B></eval><answer>[[B]]</answer>"
+        line.update(response_a="wrong answer", response_b="right answer", completion=completion)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    rows = {r["metric"]: r for r in report_rows(run)}
+    share = rows["faithful quotes"]["final"]
+    assert share == faithfulness_summary(lines, pair_of, 300, preset.seed)["faithful_share_ci"]
+    assert share["value"] == 0.75 and share["n"] == 16 and share["clusters"] == 4 and share["unit"] == "quotes"
+    assert rows["judgements with a fabricated quote"]["final"]["value"] == 0.5
+    assert rows["faithful quotes: held-out"]["final"] == share
+    assert "| faithful quotes | 0.750 [" in format_report(report_rows(run), ["final"])
+
+
 def test_smoke_pipeline_end_to_end_and_resume(tmp_path):
     out = tmp_path / "run"
     report = main(["--preset", "smoke", "--out", str(out), "--quiet"])
     assert report["columns"] == ["base", "distilled", "final"]
     metrics = [r["metric"] for r in report["rows"]]
     assert metrics == ["format compliance", "accuracy", "verdict rate", "accuracy on decided", "position consistency",
-                       "verdicts naming A", "judgements",
-                       "accuracy: held-out", "accuracy: quickstart pairs"]  # fmt: skip
+                       "verdicts naming A", "judgements", "faithful quotes", "judgements with a fabricated quote",
+                       "accuracy: held-out", "accuracy: quickstart pairs", "faithful quotes: held-out",
+                       "faithful quotes: quickstart pairs"]  # fmt: skip
     for name in STAGES:
         assert (out / name / "stage.json").exists(), name
     assert (out / "distill" / "final" / "config.json").exists() and (out / "grpo" / "final" / "config.json").exists()

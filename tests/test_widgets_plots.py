@@ -77,7 +77,7 @@ def _cor_reply(request: dict) -> list[str]:
 def test_judgement_explorer_on_judged_pairs():
     from rmr1_utils.generation.openai import OpenAIBackend
     from rmr1_utils.judge import judge
-    from rmr1_utils.widgets import JudgementExplorer
+    from rmr1_utils.widgets import FOUND_COLOUR, NOT_FOUND_COLOUR, JudgementExplorer
 
     from .openai_test_server import OpenAITestServer
 
@@ -91,7 +91,9 @@ def test_judgement_explorer_on_judged_pairs():
     html = explorer.view.value
     assert html.count("order 0") == 1 and html.count("order 1") == 1
     assert "✓ right" in html and "✗ wrong" in html
-    assert "<mark style='background:#cfe8ff'>" in html and "<mark style='background:#ffe2c6'>" in html
+    # Each quote is the start of the response it names: found, green, in the response and in the evidence.
+    assert html.count(f"<mark style='background:{FOUND_COLOUR}'>") == 4  # 2 orders × 2 responses
+    assert html.count("2 of 2 found in the response they name") == 2 and NOT_FOUND_COLOUR not in html
     assert "Correctness (70%)" in html and "<td>0.7</td>" in html and "Facts first." in html
     explorer.inconsistent_only.value = True
     assert len(explorer.filtered) == 4
@@ -245,3 +247,38 @@ print(ipywidgets.__version__, [type(x).__name__ for x in shown], browser.index.v
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["7.7.1", "['VBox',", "'VBox']", "0"], proc.stdout
+
+
+def test_judgement_explorer_colours_a_fabricated_quote_red():
+    """The issue's example: a quote_A that is Chatbot B's text is red (found in the other response), the
+    faithful quote_B green, in the widget and in its static HTML fallback alike."""
+    from rmr1_utils.widgets import FOUND_COLOUR, NOT_FOUND_COLOUR, JudgementExplorer
+
+    completion = (
+        "<type>Reasoning</type>\n<solution>12 + 13 = 25.</solution>\n<eval>Chatbot A gives my solution: "
+        "<quote_A>12 + 13 = 25.</quote_A> Chatbot B does not: <quote_B>12 + 13 = 25.</quote_B></eval>\n<answer>[[A]]</answer>"
+    )
+    record = {"key": "add", "id": "add", "benchmark": "pairs", "subset": "s", "domain": "math", "order": 0,
+              "better_position": "B", "completion": completion, "verdict": "A", "correct": False,
+              "response_a": "12 + 13 = 35.", "response_b": "12 + 13 = 25.", "verifiable": True}  # fmt: skip
+    explorer = JudgementExplorer([record])
+    for shown in (explorer.view.value, explorer.static_html()):
+        assert (
+            f"<mark style='background:{NOT_FOUND_COLOUR}' title='not found in response A (found in the other response)'>" in shown
+        )
+        assert f"<mark style='background:{FOUND_COLOUR}' title='found in response B'>" in shown
+        assert "1 of 2 found in the response they name" in shown and "fabricated quote" in shown
+        assert "solution's answer 25 <b>not</b> in the named response" in shown
+        # Only response B's text is marked (green): nothing of A's "12 + 13 = 35." is.
+        assert (
+            f"<mark style='background:{FOUND_COLOUR}'>12 + 13 = 25</mark>." in shown
+        )  # edge punctuation is not part of the match
+        assert "12 + 13 = 35." in shown and f"<mark style='background:{FOUND_COLOUR}'>12 + 13 = 35." not in shown
+
+
+def test_highlight_marks_quotes_across_whitespace_and_escapes():
+    from rmr1_utils.widgets import highlight
+
+    marked = highlight("a <b>  x\n y</b> z", ["<b> x y"], "#fff")
+    assert marked == "a <mark style='background:#fff'>&lt;b&gt;  x\n y</mark>&lt;/b&gt; z"
+    assert highlight("abc", ["", "  "], "#fff") == "abc"
