@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from rmr1_utils.data import data_suffix, iter_jsonl, read_json
+from rmr1_utils.data import data_suffix, iter_jsonl, read_json, read_parquet
 from rmr1_utils.errors import DataError
 from rmr1_utils.hub import load_hub_dataset
 
@@ -71,9 +71,7 @@ def _file_rows(path: Path) -> list[tuple[str, object, Path]]:
         if not isinstance(records, list):
             raise DataError(f"{path}: expected a JSON array of records, got {_kind(records)}")
         return [(f"{path}: record {k}", r, path) for k, r in enumerate(records, 1)]
-    import datasets
-
-    records = datasets.load_dataset("parquet", data_files=str(path), split="train")
+    records = read_parquet(path)
     return [(f"{path}: record {k}", r, path) for k, r in enumerate(records, 1)]
 
 

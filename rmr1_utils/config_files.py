@@ -247,6 +247,7 @@ TRAINING_RANGES: dict[str, tuple[float, bool, float | None]] = {
     **dict.fromkeys(("top_p", "vllm_gpu_memory_utilization"), (0, False, 1)),
     **dict.fromkeys(("warmup_ratio", "min_p", "lora_dropout"), (0, True, 1)),
     **dict.fromkeys(("reasrm_judge_timeout",), (0, False, None)),
+    **dict.fromkeys(("quote_faithfulness_weight",), (0, True, None)),
 }
 
 

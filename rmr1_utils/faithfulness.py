@@ -278,7 +278,7 @@ def faithfulness_summary(
         log: per-sample log lines with ``completion``, ``response_a``, ``response_b`` and ``correct``.
         resamples, seed, level: the bootstrap's.
         item: line → the item it judges (its judgements are resampled together): the summaries'
-            :func:`rmr1_utils.intervals.item_of`, the pipeline's pair (both orders of a pair together).
+            :func:`rmr1_utils.items.item_of`, the pipeline's pair (both orders of a pair together).
 
     Returns:
         ``None`` when no line records its responses; else ``judgements`` (checked), ``quotes``,

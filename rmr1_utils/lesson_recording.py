@@ -144,6 +144,7 @@ def execute(path: Path, mode: str, runs: Path, timeout: int) -> tuple[object, di
     lesson = path.name[:2]
     os.environ.update(
         RMR1_TINY="1" if mode == "tiny" else "0",
+        RMR1_STRICT_EXPECTED="1",  # a recording whose numbers drift from expected.json stops (lessons.check_expected)
         RMR1_WIDGETS="static",  # explorers as HTML: the page has no widget frontend
         TQDM_DISABLE="1",  # nor progress bars, which a static page would show at 0 %
         HF_HUB_DISABLE_PROGRESS_BARS="1",

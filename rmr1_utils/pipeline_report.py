@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from rmr1_utils.benchmark_files import SWAPPED_SUFFIX
 from rmr1_utils.faithfulness import faithfulness_summary
 from rmr1_utils.pipeline_preset import PipelinePreset, Run, _slug
 from rmr1_utils.plots import plot_held_out_curve, plot_intervals, plot_training_curves
 from rmr1_utils.runlog import read_log
 from rmr1_utils.scoring import judge_quality
 from rmr1_utils.stats import bootstrap_mean, mcnemar_exact, paired_difference
-from rmr1_utils.training import SWAPPED_SUFFIX, summarize_log
+from rmr1_utils.training import summarize_log
 
 #: Evaluation stages and the report column each fills.
 EVAL_COLUMNS = {"eval-base": "base", "eval-distill": "distilled", "eval-final": "final"}

@@ -457,12 +457,13 @@ def judge_quality(log: Sequence[dict]) -> dict:
         The rates above (NaN where nothing was measured).
     """
     with_verdict = [r for r in log if r["verdict"] is not None]
+    decided = [r for r in with_verdict if r.get("correct") is not None]  # rating lines have no right/wrong of their own
     letters = [r for r in with_verdict if r["verdict"] in ("A", "B")]  # not ratings, not four-way C/D
     out = {
         "format_compliance": mean(bool(r.get("format_complete")) for r in log) if log else float("nan"),
         "verdict_rate": len(with_verdict) / len(log) if log else float("nan"),
         # accuracy where the judge decided: tells "below chance" from "no verdict" (missing verdicts count as wrong)
-        "decided_accuracy": mean(bool(r.get("correct")) for r in with_verdict) if with_verdict else float("nan"),
+        "decided_accuracy": mean(bool(r["correct"]) for r in decided) if decided else float("nan"),
         "verdict_a_rate": mean(r["verdict"] == "A" for r in letters) if letters else float("nan"),
         "truncation_rate": mean(r.get("finished", True) is False and r["verdict"] is None for r in log) if log else float("nan"),
     }

@@ -17,7 +17,7 @@ from typing import Any
 
 from rmr1_utils.converters import CONVERTERS
 from rmr1_utils.curriculum import FAMILIES, PARTS, curriculum_pairs
-from rmr1_utils.data import data_suffix, iter_jsonl, read_json
+from rmr1_utils.data import data_suffix, iter_jsonl, read_json, read_parquet
 from rmr1_utils.errors import DataError
 from rmr1_utils.hub import load_hub_dataset
 from rmr1_utils.synthetic import FAMILIES as MATH_FAMILIES
@@ -120,14 +120,7 @@ def _read_local(path: Path) -> list[Any]:
     if path.is_dir():
         raise DataError(f"{path}: is a folder, expected a JSONL, JSON or parquet file")
     if path.suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        try:  # read directly: no copy in the datasets cache, and a damaged file fails here, not in a log
-            return pq.read_table(path).to_pylist()
-        except (pa.ArrowException, OSError) as e:
-            detail = " ".join(str(e).split())[:200]
-            raise DataError(f"{path}: not a readable parquet file ({detail})") from None
+        return read_parquet(path)
     if data_suffix(path) == ".json":
         data = read_json(path)
         if isinstance(data, dict):  # {"data": [...]}-style files

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
+from rmr1_utils.benchmark_files import SWAPPED_SUFFIX
 from rmr1_utils.config_files import (  # noqa: F401 - RECIPES_ROOT is imported from here by stages
     RECIPES_ROOT,
     check_training_ranges,
@@ -301,7 +302,6 @@ def shared_prefix_inputs(
 
 
 #: The id suffix of a task's second A/B order (``rmr1 prepare`` with ``both_orders``, ``evaluate --both-orders``).
-SWAPPED_SUFFIX = "-swapped"
 
 
 def pair_groups(ids: Sequence[str]) -> list[list[int]]:

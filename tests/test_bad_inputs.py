@@ -408,6 +408,16 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
         "'num_generations'",
     ),  # fmt: skip
     "grpo config a list": ({"g.yaml": "- 1\n"}, ["grpo", "--config", "{tmp}/g.yaml"], "g.yaml"),
+    "grpo config quote_faithfulness_weight -1": (
+        {"g.yaml": "quote_faithfulness_weight: -1\n"},
+        ["grpo", "--config", "{tmp}/g.yaml"],
+        "g.yaml: key 'quote_faithfulness_weight'",
+    ),  # fmt: skip
+    "evaluate data not parquet": (
+        {"b.parquet": "no"},
+        ["evaluate", "--benchmark", "rewardbench", "--data", "{tmp}/b.parquet", "--out", "{tmp}/o"],
+        "b.parquet: not a readable parquet file",
+    ),  # fmt: skip
     # numeric ranges: TRL refused a negative num_generations without naming the key, a zero one divided by zero
     "grpo config num_generations -2": (
         {"g.yaml": "num_generations: -2\n"},

@@ -335,7 +335,7 @@ def _quotes_the_first_response(request: dict) -> list[str]:
 def test_pairs_logs_record_the_shown_responses_and_summaries_report_faithfulness(tmp_path):
     from rmr1_utils.data import load_pairs
     from rmr1_utils.generation.openai import OpenAIBackend
-    from rmr1_utils.intervals import item_of
+    from rmr1_utils.items import item_of
     from rmr1_utils.stats import bootstrap_mean
 
     from .conftest import run_rmr1

@@ -20,7 +20,7 @@ from rmr1_utils.faithfulness import (
     shown_responses,
 )
 from rmr1_utils.formats import build_judge_messages
-from rmr1_utils.intervals import item_of
+from rmr1_utils.items import item_of
 from rmr1_utils.rewards import quote_faithfulness_penalty
 from rmr1_utils.rule_teacher import rule_trace
 from rmr1_utils.stats import bootstrap_mean

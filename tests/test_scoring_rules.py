@@ -113,3 +113,16 @@ def test_evaluate_takes_the_rule_and_the_log_rescores_either_way(tmp_path, capsy
     assert code == 0 and json.loads(out)["sections"] == {"Reasoning": 0.0}  # rmr1 (default): no verdict is wrong
     code, _, err = cli(capsys, "evaluate", "--benchmark", "rewardbench", "--data", data, "--out", tmp_path, "--scoring", "x")
     assert code == 2 and "--scoring: invalid choice: 'x'" in err
+
+
+def test_accuracy_on_decided_judgements_leaves_rating_lines_out():
+    """RewardBench 2 rating lines carry a verdict (the rating) but no right/wrong of their own (``correct: None``)."""
+    from rmr1_utils.scoring import judge_quality
+
+    log = [{"verdict": "7", "correct": None}, {"verdict": "3", "correct": None}, {"verdict": "A", "correct": True},
+           {"verdict": "B", "correct": False}, {"verdict": "A", "correct": True},
+           {"verdict": None, "correct": False}]  # fmt: skip
+    log = [{"id": k, "key": str(k), **line} for k, line in enumerate(log)]
+    quality = judge_quality(log)
+    assert quality["decided_accuracy"] == 2 / 3 and quality["verdict_rate"] == 5 / 6
+    assert judge_quality(log[:2])["decided_accuracy"] != judge_quality(log[:2])["decided_accuracy"]  # NaN: nothing to decide
