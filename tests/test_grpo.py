@@ -405,5 +405,5 @@ def test_quote_faithfulness_term_is_logged_and_weighted(tmp_path):
     step = next(h for h in report["log_history"] if "reward" in h)
     # A random model writes no quotes: no penalty, and the total is the verdict reward alone.
     assert step["rewards/quote_faithfulness_penalty/mean"] == 0.0 and step["reward"] == step["rewards/rmr1_reward/mean"] == -1.0
-    with pytest.raises(RMR1Error, match="quote_faithfulness_weight must be a finite number >= 0"):
+    with pytest.raises(RMR1Error, match="--quote_faithfulness_weight: must be >= 0, got -1"):
         parse_args(tiny_args(tmp_path, "--quote_faithfulness_weight", "-1"))

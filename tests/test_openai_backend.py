@@ -487,11 +487,11 @@ def test_grpo_judge_endpoint_options_are_validated(capsys):
     code, err = rmr1(["grpo", "--config", "tiny-cpu", "--reasrm_judge_timeout", "0"], capsys)
     assert (
         code == 2
-        and err.strip().splitlines()[-1] == "rmr1 grpo: error: --reasrm_judge_timeout must be a finite number > 0, got 0.0"
+        and err.strip().splitlines()[-1] == "rmr1 grpo: error: argument --reasrm_judge_timeout: must be > 0, got 0"
     )
     code, err = rmr1(["grpo", "--config", "tiny-cpu", "--reasrm_judge_retries", "-2"], capsys)
     assert (
-        code == 2 and err.strip().splitlines()[-1] == "rmr1 grpo: error: --reasrm_judge_retries must be an integer >= 0, got -2"
+        code == 2 and err.strip().splitlines()[-1] == "rmr1 grpo: error: argument --reasrm_judge_retries: must be >= 0, got -2"
     )
 
 
