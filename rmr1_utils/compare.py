@@ -62,12 +62,19 @@ def log_benchmark(path: str | Path, log: Sequence[dict], given: str | None = Non
     return found or given
 
 
-def _keyed(path: str | Path, log: Sequence[dict]) -> dict[str, dict]:
-    """A log's lines by key (the pairing of two runs); a keyless line is a DataError naming it."""
+def _check_keys(path: str | Path, log: Sequence[dict]) -> None:
+    """Every line has a key and no key repeats (a judgement twice in one log would count twice, or a
+    second run's lines would be paired as if they were the first's): a DataError naming the lines."""
+    first: dict[str, int] = {}
     for k, line in enumerate(log, 1):
         if "key" not in line:
             raise DataError(f"{path}: log line {k} has no 'key'; --compare pairs judgements by key")
-    return {line["key"]: line for line in log}
+        if line["key"] in first:
+            raise DataError(
+                f"{path}: key {line['key']!r} is on log lines {first[line['key']]} and {k}: a judgement twice in one "
+                "log would count twice; compare one run's log with another's"
+            )
+        first[line["key"]] = k
 
 
 def _pair_of(bench: str, line: dict) -> Hashable:
@@ -114,7 +121,7 @@ def compare_logs(
     if found[0] != found[1]:
         raise DataError(f"{names[0]} is a {found[0]} log and {names[1]} a {found[1]} log; compare two runs of one benchmark")
     bench = found[0]
-    _keyed(names[0], log_a), _keyed(names[1], log_b)
+    _check_keys(names[0], log_a), _check_keys(names[1], log_b)
     (whole_a, incomplete_a), (whole_b, incomplete_b) = split_complete(bench, log_a), split_complete(bench, log_b)
     a: dict[Hashable, list[dict]] = {}
     b: dict[Hashable, list[dict]] = {}

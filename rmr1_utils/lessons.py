@@ -133,7 +133,7 @@ def strict_checks() -> bool:
     return os.environ.get(STRICT_ENV) == "1"
 
 
-def drift_table(lesson: str, measured: dict[str, float], places: dict[str, int], expected: dict) -> list[dict]:
+def drift_table(lesson: str, measured: dict[str, float], expected: dict) -> list[dict]:
     """One row per measured number: ``name``, ``obtained``, ``recorded`` (None when not recorded),
     ``tolerance``, ``difference`` (obtained − recorded) and ``ok``."""
     rows = []
@@ -201,7 +201,7 @@ def check_expected(
         EXPECTED_FILE.write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         print(f"recorded {len(measured)} numbers of lesson {lesson} in {EXPECTED_FILE}")
         return {}
-    rows = drift_table(lesson, measured, places, expected)
+    rows = drift_table(lesson, measured, expected)
     print(format_drift_table(rows, places))
     report = {r["name"]: {"measured": r["obtained"], "expected": r["recorded"], "ok": r["ok"]} for r in rows}
     missing = [r["name"] for r in rows if r["recorded"] is None]

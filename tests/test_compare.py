@@ -107,6 +107,9 @@ def test_bad_uses_are_one_line(tmp_path, capsys):
     keyless.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "key"}) + "\n" for r in records))
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text(hs_a.read_text().split("\n", 1)[1] + rb.read_text().split("\n", 1)[1])
+    twice = tmp_path / "twice.jsonl"  # one run's lines, then the same keys again (a second run appended)
+    body = hs_a.read_text().split("\n", 1)[1]
+    twice.write_text(hs_a.read_text() + body)
     cases = {
         "different benchmarks": (["--compare", hs_a, rb], f"{hs_a} is a helpsteer3 log and {rb} a rewardbench log"),
         "no shared key": (["--compare", hs_a, hs_b], "share no comparison keys"),
@@ -116,6 +119,10 @@ def test_bad_uses_are_one_line(tmp_path, capsys):
         "another --benchmark": (["--benchmark", "rewardbench", "--compare", hs_a, hs_a], "a helpsteer3 log, not rewardbench"),
         "lines without keys": (["--benchmark", "helpsteer3", "--compare", keyless, hs_a], f"{keyless}: log line 1 has no 'key'"),
         "two benchmarks in a log": (["--compare", mixed, hs_a], "lines of several benchmarks (helpsteer3, rewardbench)"),
+        "a key twice in one log": (
+            ["--compare", twice, hs_a],
+            f"{twice}: key {records[0]['key']!r} is on log lines 1 and {len(records) + 1}",
+        ),
         "neither --log nor --compare": (["--benchmark", "helpsteer3"], "--log is required (or --compare LOG_A LOG_B)"),
         "a folder": (["--compare", tmp_path, hs_a], "is a folder"),
         "no resamples": (["--compare", hs_a, hs_a, "--resamples", "0"], "--resamples must be at least 1"),

@@ -485,14 +485,9 @@ def test_grpo_judge_endpoint_options_are_validated(capsys):
 
     assert GRPOScriptArguments(reasrm_judge_timeout=5, reasrm_judge_retries=0).reasrm_judge_retries == 0
     code, err = rmr1(["grpo", "--config", "tiny-cpu", "--reasrm_judge_timeout", "0"], capsys)
-    assert (
-        code == 2
-        and err.strip().splitlines()[-1] == "rmr1 grpo: error: argument --reasrm_judge_timeout: must be > 0, got 0"
-    )
+    assert code == 2 and err.strip().splitlines()[-1] == "rmr1 grpo: error: argument --reasrm_judge_timeout: must be > 0, got 0"
     code, err = rmr1(["grpo", "--config", "tiny-cpu", "--reasrm_judge_retries", "-2"], capsys)
-    assert (
-        code == 2 and err.strip().splitlines()[-1] == "rmr1 grpo: error: argument --reasrm_judge_retries: must be >= 0, got -2"
-    )
+    assert code == 2 and err.strip().splitlines()[-1] == "rmr1 grpo: error: argument --reasrm_judge_retries: must be >= 0, got -2"
 
 
 @pytest.mark.parametrize("stage", ["evaluate", "distill-data"])
