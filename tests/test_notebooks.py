@@ -32,6 +32,7 @@ def test_the_lesson_list_names_every_notebook():
     assert lessons.NOTEBOOKS == tuple(p.name for p in NOTEBOOKS)
 
 
+@pytest.mark.lessons  # ~1-2 min a lesson: make test-lessons (CI runs it)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_tiny_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv("RMR1_TINY", "1")

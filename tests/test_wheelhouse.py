@@ -17,7 +17,7 @@ import pytest
 
 from .conftest import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.install
 
 
 def _base_python() -> str:
