@@ -15,6 +15,7 @@ from rmr1_utils.models import load_model_and_tokenizer, resolve_model_path
 from .conftest import DATA_DIR
 
 
+@pytest.mark.slow  # ~30 s each: the embedded model decodes with a shared and a repeated cache
 @pytest.mark.parametrize(
     "sampling", [SamplingParams(max_new_tokens=12), SamplingParams(max_new_tokens=12, temperature=1.0, n=2, seed=5)]
 )

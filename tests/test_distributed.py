@@ -74,6 +74,7 @@ def test_grpo_with_two_processes(tmp_path):
 # --- many processes on GPUs, tried on CPU: placement, sharding, the collective export ------------
 
 
+@pytest.mark.slow  # two real ranks under torchrun: ~17 s
 def test_quantized_model_goes_to_each_process_own_gpu(tmp_path):
     """Two real ranks: each would place a 4-bit model on the GPU of its LOCAL_RANK (not all on GPU 0),
     and loads one here on CPU. The ranks build the model cache at the same time in an empty cache
@@ -129,6 +130,7 @@ def _reloads_and_generates(export: Path, changed: bool) -> None:
     assert out.shape[1] == ids.shape[1] + 4
 
 
+@pytest.mark.slow  # two real FSDP ranks under torchrun: ~35 s
 def test_fsdp_distill_exports_from_every_rank(tmp_path):
     """FSDP (full state dict) shards the weights over the ranks: the export gathers them with every
     rank taking part and writes once. Before, the main process alone called the collective save and
@@ -141,6 +143,7 @@ def test_fsdp_distill_exports_from_every_rank(tmp_path):
     _reloads_and_generates(out / "final", changed=True)
 
 
+@pytest.mark.slow  # two real FSDP ranks under torchrun: ~35 s
 def test_fsdp_grpo_samples_in_step_and_exports_from_every_rank(tmp_path):
     """GRPO under FSDP: the group sampler would decode a different number of steps on each rank
     (a hang in the parameter gathers), so TRL's generate keeps them in step; then the collective export."""

@@ -56,6 +56,7 @@ def test_params_are_validated():
         make_backend("ollama")
 
 
+@pytest.mark.slow  # ~75 s: greedy decoding of the embedded model, cached and uncached
 def test_shared_prefix_cache_gives_identical_greedy_outputs(embedded):
     from rmr1_utils.data import load_pairs, pair_to_judge_task
 

@@ -335,6 +335,7 @@ def test_trl_default_rollout_still_available(tmp_path):
     assert report["rollout"] == "trl" and "prefill_tokens" not in report
 
 
+@pytest.mark.slow  # ~55 s: rmr1 grpo as a real subprocess
 def test_cli(tmp_path):
     proc = run_rmr1("grpo", *tiny_args(tmp_path, "--max_steps", "1"))
     assert proc.returncode == 0, proc.stderr[-2000:]

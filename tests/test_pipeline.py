@@ -229,6 +229,7 @@ def test_cli(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("rmr1 pipeline: error:")
 
 
+@pytest.mark.slow  # ~65 s: a pipeline run through its ship stage
 def test_ship_stage_and_run_identity(tmp_path, monkeypatch):
     """A finished run ships its judges (compressed, measured, loadable by name); a run folder made
     with other settings is refused instead of mixed."""

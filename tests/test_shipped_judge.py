@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from rmr1_utils.compact import JUDGES_DIR, shipped_judges
 from rmr1_utils.evaluate import read_log, run_evaluation
 from rmr1_utils.models import load_model_and_tokenizer
@@ -30,6 +32,7 @@ def test_the_shipped_judge_is_committed_and_small():
     assert card["held_out"]["accuracy"]["n"] == len(card["held_out"]["outcomes"]) >= 64
 
 
+@pytest.mark.slow  # ~2.5 min: the shipped judge re-judges its held-out set with the embedded model
 def test_the_shipped_judge_reproduces_its_recorded_outcomes(tmp_path):
     card = json.loads((JUDGES_DIR / JUDGE / "judge.json").read_text())
     held_out = card["held_out"]
