@@ -121,7 +121,8 @@ def compare_logs(
     if found[0] != found[1]:
         raise DataError(f"{names[0]} is a {found[0]} log and {names[1]} a {found[1]} log; compare two runs of one benchmark")
     bench = found[0]
-    _check_keys(names[0], log_a), _check_keys(names[1], log_b)
+    _check_keys(names[0], log_a)
+    _check_keys(names[1], log_b)
     (whole_a, incomplete_a), (whole_b, incomplete_b) = split_complete(bench, log_a), split_complete(bench, log_b)
     a: dict[Hashable, list[dict]] = {}
     b: dict[Hashable, list[dict]] = {}
