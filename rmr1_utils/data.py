@@ -389,17 +389,28 @@ def load_judge_tasks(path: str | Path, split: str = "train", limit: int | None =
     Raises:
         DataError: a missing file or a bad record (file and record index named).
     """
+    return [task for _, task in load_judge_task_records(path, split, limit)]
+
+
+def load_judge_task_records(path: str | Path, split: str = "train", limit: int | None = None) -> list[tuple[dict, dict]]:
+    """:func:`load_judge_tasks`, each task beside the record it was read from (one read of the file).
+
+    For a caller that selects tasks and writes the selected records back unchanged.
+
+    Returns:
+        ``[(record, task), ...]`` in file order.
+    """
     path = judge_tasks_file(path, split)
     records = read_json_list(path) if data_suffix(path) == ".json" else read_jsonl(path)
-    tasks = []
+    pairs = []
     for index, record in enumerate(records[:limit] if limit else records, 1):
         if not isinstance(record, dict):
             raise DataError(f"{path}: record {index}: expected a JSON object")
         try:
-            tasks.append(convert_rmr1_released(record, source=record.get("source") or "rmr1"))
+            pairs.append((record, convert_rmr1_released(record, source=record.get("source") or "rmr1")))
         except RecordError as e:
             raise DataError(f"{path}: record {index}: {e}") from None
-    return tasks
+    return pairs
 
 
 def task_to_released(task: dict, trace: str | None = None) -> dict:

@@ -33,34 +33,36 @@ from rmr1_utils.stage import parse_stage_args, stage_parser
 # Byte-exact strings of the released checkpoints (do not edit; see module docstring).
 # ---------------------------------------------------------------------------------------------
 
-INSTRUCT_SYSTEM_PROMPT = (
-    "Please act as an impartial judge and evaluate the quality of the responses provided by two AI Chatbots to the Client's question displayed below.\n"
-    "\n"
+# The system prompt is written as its pieces so that the four-way (:mod:`rmr1_utils.fourway`) and the
+# rating (:mod:`rmr1_utils.rating`) prompts reuse the very same lines; joined, they are the released
+# prompt byte for byte (``tests/test_formats.py`` checks the whole against the reference).
+
+#: "First, classify the task…": the two task types and when to use each.
+TASK_TYPES = (
     "First, classify the task into one of two categories: <type>Reasoning</type> or <type>Chat</type>.\n"
     "- Use <type>Reasoning</type> for tasks that involve math, coding, or require domain knowledge, multi-step inference, logical deduction, or combining information to reach a conclusion.\n"
     "- Use <type>Chat</type> for tasks that involve open-ended or factual conversation, stylistic rewrites, safety questions, or general helpfulness requests without deep reasoning.\n"
-    "\n"
+)
+#: A reasoning task's first step: the judge's own solution.
+SOLVE_STEP = (
     "If the task is Reasoning:\n"
     "1. Solve the Client's question yourself and present your final answer within <solution>...</solution> tags.\n"
-    "2. Evaluate the two Chatbot responses based on correctness, completeness, and reasoning quality, referencing your own solution.\n"
-    "3. Include your evaluation inside <eval>...</eval> tags, quoting or summarizing the Chatbots using the following tags:\n"
-    "   - <quote_A>...</quote_A> for direct quotes from Chatbot A\n"
-    "   - <summary_A>...</summary_A> for paraphrases of Chatbot A\n"
-    "   - <quote_B>...</quote_B> for direct quotes from Chatbot B\n"
-    "   - <summary_B>...</summary_B> for paraphrases of Chatbot B\n"
-    "4. End with your final judgment in the format: <answer>[[A]]</answer> or <answer>[[B]]</answer>\n"
-    "\n"
+)
+#: A chat task's first three steps: the rubric, its weights and its justification.
+RUBRIC_STEPS = (
     "If the task is Chat:\n"
     "1. Generate evaluation criteria (rubric) tailored to the Client's question and context, enclosed in <rubric>...</rubric> tags.\n"
     "2. Assign weights to each rubric item based on their relative importance.\n"
     "3. Inside <rubric>, include a <justify>...</justify> section explaining why you chose those rubric criteria and weights.\n"
-    "4. Compare both Chatbot responses according to the rubric.\n"
-    "5. Provide your evaluation inside <eval>...</eval> tags, using <quote_A>, <summary_A>, <quote_B>, and <summary_B> as described above.\n"
-    "6. End with your final judgment in the format: <answer>[[A]]</answer> or <answer>[[B]]</answer>\n"
-    "\n"
+)
+#: The notes against position, length and name bias.
+OBJECTIVITY_NOTES = (
     "Important Notes:\n"
     "- Be objective and base your evaluation only on the content of the responses.\n"
     "- Do not let response order, length, or Chatbot names affect your judgment.\n"
+)
+#: From the last note to the opening ``<eval>`` of the Reasoning output format.
+OUTPUT_FORMATS_HEAD = (
     "- Follow the response format strictly depending on the task type.\n"
     "\n"
     "Your output must follow one of the two formats below:\n"
@@ -71,11 +73,9 @@ INSTRUCT_SYSTEM_PROMPT = (
     "<solution> your own solution for the problem </solution>\n"
     "\n"
     "<eval>\n"
-    "  include direct comparisons supported by <quote_A>...</quote_A> or <summary_A>...</summary_A>, and <quote_B>...</quote_B>, or <summary_B>...</summary_B>\n"
-    "</eval>\n"
-    "\n"
-    "<answer>[[A/B]]</answer>\n"
-    "\n"
+)
+#: The Chat output format up to its opening ``<eval>``.
+CHAT_FORMAT_HEAD = (
     "For Chat:\n"
     "<type>Chat</type>\n"
     "\n"
@@ -85,10 +85,41 @@ INSTRUCT_SYSTEM_PROMPT = (
     "</rubric>\n"
     "\n"
     "<eval>\n"
-    "  include direct comparisons supported by <quote_A>...</quote_A> or <summary_A>...</summary_A>, and <quote_B>...</quote_B>, or <summary_B>...</summary_B> tags\n"
-    "</eval>\n"
-    "\n"
-    "<answer>[[A/B]]</answer>"
+)
+
+INSTRUCT_SYSTEM_PROMPT = "".join(
+    (
+        "Please act as an impartial judge and evaluate the quality of the responses provided by two AI Chatbots to the Client's question displayed below.\n"
+        "\n",
+        TASK_TYPES,
+        "\n",
+        SOLVE_STEP,
+        "2. Evaluate the two Chatbot responses based on correctness, completeness, and reasoning quality, referencing your own solution.\n"
+        "3. Include your evaluation inside <eval>...</eval> tags, quoting or summarizing the Chatbots using the following tags:\n"
+        "   - <quote_A>...</quote_A> for direct quotes from Chatbot A\n"
+        "   - <summary_A>...</summary_A> for paraphrases of Chatbot A\n"
+        "   - <quote_B>...</quote_B> for direct quotes from Chatbot B\n"
+        "   - <summary_B>...</summary_B> for paraphrases of Chatbot B\n"
+        "4. End with your final judgment in the format: <answer>[[A]]</answer> or <answer>[[B]]</answer>\n"
+        "\n",
+        RUBRIC_STEPS,
+        "4. Compare both Chatbot responses according to the rubric.\n"
+        "5. Provide your evaluation inside <eval>...</eval> tags, using <quote_A>, <summary_A>, <quote_B>, and <summary_B> as described above.\n"
+        "6. End with your final judgment in the format: <answer>[[A]]</answer> or <answer>[[B]]</answer>\n"
+        "\n",
+        OBJECTIVITY_NOTES,
+        OUTPUT_FORMATS_HEAD,
+        "  include direct comparisons supported by <quote_A>...</quote_A> or <summary_A>...</summary_A>, and <quote_B>...</quote_B>, or <summary_B>...</summary_B>\n"
+        "</eval>\n"
+        "\n"
+        "<answer>[[A/B]]</answer>\n"
+        "\n",
+        CHAT_FORMAT_HEAD,
+        "  include direct comparisons supported by <quote_A>...</quote_A> or <summary_A>...</summary_A>, and <quote_B>...</quote_B>, or <summary_B>...</summary_B> tags\n"
+        "</eval>\n"
+        "\n"
+        "<answer>[[A/B]]</answer>",
+    )
 )
 
 INSTRUCT_USER_SINGLE_TURN = (

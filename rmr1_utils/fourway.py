@@ -22,76 +22,58 @@ import random
 import re
 from collections.abc import Sequence
 
-from rmr1_utils.formats import STYLES
+from rmr1_utils.formats import (
+    CHAT_FORMAT_HEAD,
+    OBJECTIVITY_NOTES,
+    OUTPUT_FORMATS_HEAD,
+    RUBRIC_STEPS,
+    SOLVE_STEP,
+    STYLES,
+    TASK_TYPES,
+)
 from rmr1_utils.judgement import REWARD_TAIL_CHARS, parse_judgement
 from rmr1_utils.rating import chain_complete
 
 LETTERS = ("A", "B", "C", "D")
 
-_SYSTEM_PROMPT = (
-    "Please act as an impartial judge and evaluate the quality of the responses provided by four AI Chatbots to the "
-    "Client's question displayed below, and choose the best one.\n"
-    "\n"
-    "First, classify the task into one of two categories: <type>Reasoning</type> or <type>Chat</type>.\n"
-    "- Use <type>Reasoning</type> for tasks that involve math, coding, or require domain knowledge, multi-step inference, "
-    "logical deduction, or combining information to reach a conclusion.\n"
-    "- Use <type>Chat</type> for tasks that involve open-ended or factual conversation, stylistic rewrites, safety "
-    "questions, or general helpfulness requests without deep reasoning.\n"
-    "\n"
-    "If the task is Reasoning:\n"
-    "1. Solve the Client's question yourself and present your final answer within <solution>...</solution> tags.\n"
-    "2. Evaluate the four Chatbot responses based on correctness, completeness, and reasoning quality, referencing your "
-    "own solution.\n"
-    "3. Include your evaluation inside <eval>...</eval> tags, quoting or summarizing the Chatbots using the following "
-    "tags:\n"
-    "   - <quote_A>...</quote_A> for direct quotes from Chatbot A, <summary_A>...</summary_A> for paraphrases of Chatbot A\n"
-    "   - likewise <quote_B>, <summary_B>, <quote_C>, <summary_C>, <quote_D> and <summary_D> for Chatbots B, C and D\n"
-    "4. End with your final judgment in the format: <answer>[[A]]</answer>, <answer>[[B]]</answer>, "
-    "<answer>[[C]]</answer> or <answer>[[D]]</answer>\n"
-    "\n"
-    "If the task is Chat:\n"
-    "1. Generate evaluation criteria (rubric) tailored to the Client's question and context, enclosed in "
-    "<rubric>...</rubric> tags.\n"
-    "2. Assign weights to each rubric item based on their relative importance.\n"
-    "3. Inside <rubric>, include a <justify>...</justify> section explaining why you chose those rubric criteria and "
-    "weights.\n"
-    "4. Compare the four Chatbot responses according to the rubric.\n"
-    "5. Provide your evaluation inside <eval>...</eval> tags, using the quote and summary tags described above.\n"
-    "6. End with your final judgment in the format: <answer>[[A]]</answer>, <answer>[[B]]</answer>, "
-    "<answer>[[C]]</answer> or <answer>[[D]]</answer>\n"
-    "\n"
-    "Important Notes:\n"
-    "- Be objective and base your evaluation only on the content of the responses.\n"
-    "- Do not let response order, length, or Chatbot names affect your judgment.\n"
-    "- Name exactly one Chatbot in your final judgment.\n"
-    "- Follow the response format strictly depending on the task type.\n"
-    "\n"
-    "Your output must follow one of the two formats below:\n"
-    "\n"
-    "For Reasoning:\n"
-    "<type>Reasoning</type>\n"
-    "\n"
-    "<solution> your own solution for the problem </solution>\n"
-    "\n"
-    "<eval>\n"
-    "  include direct comparisons supported by the quote and summary tags of Chatbots A, B, C and D\n"
-    "</eval>\n"
-    "\n"
-    "<answer>[[A/B/C/D]]</answer>\n"
-    "\n"
-    "For Chat:\n"
-    "<type>Chat</type>\n"
-    "\n"
-    "<rubric>\n"
-    "  detailed rubric items\n"
-    "  <justify> justification for the rubric </justify>\n"
-    "</rubric>\n"
-    "\n"
-    "<eval>\n"
-    "  include direct comparisons supported by the quote and summary tags of Chatbots A, B, C and D\n"
-    "</eval>\n"
-    "\n"
-    "<answer>[[A/B/C/D]]</answer>"
+# Built from the pairwise prompt's own pieces (formats.py): only what four responses change is written here.
+_SYSTEM_PROMPT = "".join(
+    (
+        "Please act as an impartial judge and evaluate the quality of the responses provided by four AI Chatbots to the "
+        "Client's question displayed below, and choose the best one.\n"
+        "\n",
+        TASK_TYPES,
+        "\n",
+        SOLVE_STEP,
+        "2. Evaluate the four Chatbot responses based on correctness, completeness, and reasoning quality, referencing your "
+        "own solution.\n"
+        "3. Include your evaluation inside <eval>...</eval> tags, quoting or summarizing the Chatbots using the following "
+        "tags:\n"
+        "   - <quote_A>...</quote_A> for direct quotes from Chatbot A, <summary_A>...</summary_A> for paraphrases of Chatbot A\n"
+        "   - likewise <quote_B>, <summary_B>, <quote_C>, <summary_C>, <quote_D> and <summary_D> for Chatbots B, C and D\n"
+        "4. End with your final judgment in the format: <answer>[[A]]</answer>, <answer>[[B]]</answer>, "
+        "<answer>[[C]]</answer> or <answer>[[D]]</answer>\n"
+        "\n",
+        RUBRIC_STEPS,
+        "4. Compare the four Chatbot responses according to the rubric.\n"
+        "5. Provide your evaluation inside <eval>...</eval> tags, using the quote and summary tags described above.\n"
+        "6. End with your final judgment in the format: <answer>[[A]]</answer>, <answer>[[B]]</answer>, "
+        "<answer>[[C]]</answer> or <answer>[[D]]</answer>\n"
+        "\n",
+        OBJECTIVITY_NOTES,
+        "- Name exactly one Chatbot in your final judgment.\n",
+        OUTPUT_FORMATS_HEAD,
+        "  include direct comparisons supported by the quote and summary tags of Chatbots A, B, C and D\n"
+        "</eval>\n"
+        "\n"
+        "<answer>[[A/B/C/D]]</answer>\n"
+        "\n",
+        CHAT_FORMAT_HEAD,
+        "  include direct comparisons supported by the quote and summary tags of Chatbots A, B, C and D\n"
+        "</eval>\n"
+        "\n"
+        "<answer>[[A/B/C/D]]</answer>",
+    )
 )
 
 #: The user message: the question, then the four responses in the pairwise template's framing.

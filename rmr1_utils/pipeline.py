@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rmr1_utils import compact, distill_data, model_card, prepare
-from rmr1_utils.data import load_judge_tasks, read_jsonl, write_jsonl
+from rmr1_utils.data import load_judge_task_records, write_jsonl
 from rmr1_utils.errors import DataError, RMR1Error
 from rmr1_utils.evaluate import run_evaluation
 from rmr1_utils.generation import TransformersBackend
@@ -149,9 +149,9 @@ def select_traces(selection: dict, tokenizer, out: Path) -> dict:
         ``{"path", "selected", "of", "ids"}``.
     """
     path = resolve_data_path(selection["path"])
-    tasks = load_judge_tasks(path)
-    keep = set()
-    for task in tasks:
+    tasks = load_judge_task_records(path)  # one read: the kept records are written back unchanged
+    keep, kept_records = set(), []
+    for record, task in tasks:
         if selection["domains"] is not None and task["domain"] not in selection["domains"]:
             continue
         if selection["max_tokens"] is not None:
@@ -159,10 +159,11 @@ def select_traces(selection: dict, tokenizer, out: Path) -> dict:
             if len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=False)) > selection["max_tokens"]:
                 continue
         keep.add(task["id"])
+        kept_records.append(record)
     if not keep:
         wanted = f"domains {selection['domains']}, max_tokens {selection['max_tokens']}"
         raise RMR1Error(f"{path}: extra_traces selects no trace ({wanted})")
-    write_jsonl(out, [r for r in read_jsonl(path) if r.get("id") in keep])
+    write_jsonl(out, kept_records)
     return {"path": str(path), "selected": len(keep), "of": len(tasks), "ids": sorted(keep)}
 
 

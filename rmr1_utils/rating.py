@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rmr1_utils.formats import STYLES
+from rmr1_utils.formats import OUTPUT_FORMATS_HEAD, SOLVE_STEP, STYLES, TASK_TYPES
 from rmr1_utils.judgement import parse_judgement
 from rmr1_utils.reasrm import PairwiseJudge, _question_of
 from rmr1_utils.rewards import completion_text
@@ -44,62 +44,53 @@ _TIES_NOTE = (
     "or detail.\n"
 )
 
-_SYSTEM_HEAD = (
-    "Please act as an impartial judge and rate the quality of the response an AI Chatbot gave to the Client's question "
-    "displayed below, on a scale of 1 to 10.\n"
-    "\n"
-    "First, classify the task into one of two categories: <type>Reasoning</type> or <type>Chat</type>.\n"
-    "- Use <type>Reasoning</type> for tasks that involve math, coding, or require domain knowledge, multi-step inference, "
-    "logical deduction, or combining information to reach a conclusion.\n"
-    "- Use <type>Chat</type> for tasks that involve open-ended or factual conversation, stylistic rewrites, safety "
-    "questions, or general helpfulness requests without deep reasoning.\n"
-    "\n"
-    "If the task is Reasoning:\n"
-    "1. Solve the Client's question yourself and present your final answer within <solution>...</solution> tags.\n"
-    "2. Check the Chatbot's response for correctness, completeness and reasoning quality against your own solution.\n"
-    "3. Write this check inside <eval>...</eval> tags, citing the response with <quote>...</quote> for direct quotes and "
-    "<summary>...</summary> for paraphrases.\n"
-    "4. End with your rating in the format: <score>N</score>, where N is a whole number from 1 (worst) to 10 (best).\n"
-    "\n"
-    "If the task is Chat:\n"
-    "1. Write evaluation criteria (a rubric) tailored to the Client's question and context, inside <rubric>...</rubric> "
-    "tags.\n"
-    "2. Give each rubric item a weight according to its importance.\n"
-    "3. Inside <rubric>, include a <justify>...</justify> section explaining why you chose those criteria and weights.\n"
-    "4. Assess the response against every rubric item inside <eval>...</eval> tags, citing it with <quote>...</quote> or "
-    "<summary>...</summary>.\n"
-    "5. End with your rating in the format: <score>N</score>, where N is a whole number from 1 (worst) to 10 (best).\n"
-    "\n"
+# The task types, the reasoning step and the output formats' head are the pairwise prompt's own pieces (formats.py).
+_SYSTEM_HEAD = "".join(
+    (
+        "Please act as an impartial judge and rate the quality of the response an AI Chatbot gave to the Client's question "
+        "displayed below, on a scale of 1 to 10.\n"
+        "\n",
+        TASK_TYPES,
+        "\n",
+        SOLVE_STEP,
+        "2. Check the Chatbot's response for correctness, completeness and reasoning quality against your own solution.\n"
+        "3. Write this check inside <eval>...</eval> tags, citing the response with <quote>...</quote> for direct quotes and "
+        "<summary>...</summary> for paraphrases.\n"
+        "4. End with your rating in the format: <score>N</score>, where N is a whole number from 1 (worst) to 10 (best).\n"
+        "\n"
+        "If the task is Chat:\n"
+        "1. Write evaluation criteria (a rubric) tailored to the Client's question and context, inside <rubric>...</rubric> "
+        "tags.\n"
+        "2. Give each rubric item a weight according to its importance.\n"
+        "3. Inside <rubric>, include a <justify>...</justify> section explaining why you chose those criteria and weights.\n"
+        "4. Assess the response against every rubric item inside <eval>...</eval> tags, citing it with <quote>...</quote> or "
+        "<summary>...</summary>.\n"
+        "5. End with your rating in the format: <score>N</score>, where N is a whole number from 1 (worst) to 10 (best).\n"
+        "\n",
+    )
 )
-_SYSTEM_TAIL = (
-    "- Follow the response format strictly depending on the task type.\n"
-    "\n"
-    "Your output must follow one of the two formats below:\n"
-    "\n"
-    "For Reasoning:\n"
-    "<type>Reasoning</type>\n"
-    "\n"
-    "<solution> your own solution for the problem </solution>\n"
-    "\n"
-    "<eval>\n"
-    "  your check of the response, supported by <quote>...</quote> or <summary>...</summary>\n"
-    "</eval>\n"
-    "\n"
-    "<score>N</score>\n"
-    "\n"
-    "For Chat:\n"
-    "<type>Chat</type>\n"
-    "\n"
-    "<rubric>\n"
-    "  detailed rubric items with their weights\n"
-    "  <justify> justification for the rubric </justify>\n"
-    "</rubric>\n"
-    "\n"
-    "<eval>\n"
-    "  your assessment against the rubric, supported by <quote>...</quote> or <summary>...</summary>\n"
-    "</eval>\n"
-    "\n"
-    "<score>N</score>"
+_SYSTEM_TAIL = "".join(
+    (
+        OUTPUT_FORMATS_HEAD,
+        "  your check of the response, supported by <quote>...</quote> or <summary>...</summary>\n"
+        "</eval>\n"
+        "\n"
+        "<score>N</score>\n"
+        "\n"
+        "For Chat:\n"
+        "<type>Chat</type>\n"
+        "\n"
+        "<rubric>\n"
+        "  detailed rubric items with their weights\n"
+        "  <justify> justification for the rubric </justify>\n"
+        "</rubric>\n"
+        "\n"
+        "<eval>\n"
+        "  your assessment against the rubric, supported by <quote>...</quote> or <summary>...</summary>\n"
+        "</eval>\n"
+        "\n"
+        "<score>N</score>",
+    )
 )
 
 RATING_USER_SINGLE_TURN = (

@@ -46,12 +46,6 @@ ALLOWED = [
     ("04_grpo.ipynb", "two close distributions over 8 tokens", "the size of a test's toy distribution"),
     ("04_grpo.ipynb", "or 1.15 (two right)", "arithmetic the solution shows (std of [+1, +1, −1, −1])"),
     ("04_grpo.ipynb", "±0.87 for two", "arithmetic the solution shows (1 / 1.15)"),
-    # The runtime lines at the top of the lessons: branch i25 (issue 25, item 3) replaces them with
-    # recorded times; delete these entries when it lands (the stale-entry test will say so).
-    ("03_distillation.ipynb", "take about 2.5 minutes on 2 free cores", "runtime line, to be replaced by recorded times"),
-    ("04_grpo.ipynb", "Full mode about 17 minutes of GRPO", "runtime line, to be replaced by recorded times"),
-    ("04_grpo.ipynb", "about 17 minutes of training and 8 of evaluation", "runtime line, to be replaced by recorded times"),
-    ("05_evaluation.ipynb", "Full mode 20 to 30 minutes on 2 cores", "runtime line, to be replaced by recorded times"),
     ("README.md", "a 90-minute and a three-session plan", "a class plan's length"),
     ("teaching.md", "## A 90-minute class", "a class plan's length"),
     ("teaching.md", "**0–15 min, projected:**", "a class plan's time slot"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,41 @@ def test_main_in_process_returns_messages(capsys):
     assert "===== user =====" in capsys.readouterr().out
     with pytest.raises(DataError):
         formats.main(["--conversation-a", "x.json"])
+
+
+# The four-way and rating prompts reuse the pairwise prompt's pieces; each piece's text is written once.
+PIECES = ("TASK_TYPES", "SOLVE_STEP", "RUBRIC_STEPS", "OBJECTIVITY_NOTES", "OUTPUT_FORMATS_HEAD", "CHAT_FORMAT_HEAD")
+# sha256 of each composed prompt as recorded runs used it (RewardBench 2's four-way and ratings runs):
+# sharing the pieces must not change a byte of them.
+COMPOSED_SHA256 = {
+    "four-way": "4aa5f7e6b0fbb2f6",
+    "rating": "85fad6f046a0ab3c",
+    "rating, ties": "ca9f73ccec91cfc5",
+}
+
+
+def test_prompt_pieces_are_shared_and_written_once():
+    import hashlib
+    import re
+
+    from rmr1_utils import fourway, rating
+
+    composed = {
+        "four-way": fourway._SYSTEM_PROMPT,
+        "rating": rating.rating_system_prompt(),
+        "rating, ties": rating.rating_system_prompt(ties=True),
+    }
+    for name, text in composed.items():
+        assert hashlib.sha256(text.encode()).hexdigest()[:16] == COMPOSED_SHA256[name], name
+    for piece in PIECES:
+        assert getattr(formats, piece) in formats.INSTRUCT_SYSTEM_PROMPT, piece
+    assert all(getattr(formats, p) in composed["four-way"] for p in PIECES)
+    assert all(getattr(formats, p) in composed["rating"] for p in ("TASK_TYPES", "SOLVE_STEP", "OUTPUT_FORMATS_HEAD"))
+    # No module writes a piece's longest line out again as a literal (the whole package's source is searched;
+    # the rating prompt's Chat format differs from CHAT_FORMAT_HEAD in its rubric line, so that line is the probe).
+    package = Path(formats.__file__).parent
+    for piece in PIECES:
+        line = "  detailed rubric items" if piece == "CHAT_FORMAT_HEAD" else max(getattr(formats, piece).splitlines(), key=len)
+        literal = re.compile(re.escape(f'"{line}' + "\\n" + '"'))
+        writers = [p.name for p in package.rglob("*.py") if literal.search(p.read_text(encoding="utf-8"))]
+        assert writers == ["formats.py"], (piece, writers)
